@@ -1,0 +1,1 @@
+"""Who is calling (a till or a staff member) and what they may do."""

@@ -1,0 +1,1 @@
+"""Baskets (header and lines) and returns linked to the original lines."""

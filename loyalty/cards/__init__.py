@@ -1,0 +1,1 @@
+"""Loyalty cards: numbers, status, replacement, barcode and QR rendering."""

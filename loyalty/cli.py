@@ -1,0 +1,113 @@
+"""``loyalty ...`` commands.  Each command builds the app, runs one unit of work, and exits
+non-zero with a clear message on any domain error."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from loyalty.config import Settings, SettingsError
+from loyalty.db import unit_of_work
+from loyalty.errors import DomainError
+
+# Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``.
+SLICE_COMMANDS = ("ledger", "staff", "stores", "catalog", "coupons", "members", "demo")
+
+
+class Context:
+    def __init__(self) -> None:
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from loyalty.app import create_app
+
+            try:
+                self._app = create_app(Settings.from_env())
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._app
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction for the command: committed if the command succeeds."""
+        with self.app.app_context():
+            factory = self.app.extensions["loyalty.db"].session_factory
+            with unit_of_work(factory) as session:
+                yield session
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def domain_errors_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a DomainError into a one-line message and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+
+    return wrapper
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Loyalty back office."""
+    ctx.ensure_object(Context)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations."""
+    from loyalty.migrations import upgrade
+
+    settings = Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the back office (development server; production uses gunicorn)."""
+    ctx.app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def _register_slice_commands() -> None:
+    for name in SLICE_COMMANDS:
+        try:
+            module = importlib.import_module(f"loyalty.{name}.commands")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"loyalty.{name}.commands":
+                raise
+            continue
+        main.add_command(module.cli)
+
+
+_register_slice_commands()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

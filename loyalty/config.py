@@ -1,0 +1,106 @@
+"""Settings: the one config object, read from ``LOYALTY_*`` environment variables.
+
+Nothing else in the code base reads ``os.environ``; tests build a :class:`Settings` by hand and
+hand it to ``create_app``.  With no variables set, the embedded default applies: a SQLite file
+under ``instance/`` and tasks run in-process.  Production (a PostgreSQL URL) must name its
+secrets explicitly, or start-up fails at once rather than running with a made-up key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PREFIX = "LOYALTY_"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never later."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    coupon_signing_key_file: str = ""
+    # Card numbers: prefix + serial + Luhn digit.  The prefix starts with 9 (ISO/IEC 7812 major
+    # industry identifier "national use"), a range no payment network issues from.
+    card_prefix: str = "9871"
+    card_length: int = 16
+    # What one point is worth when redeemed, in minor units of the store's currency.
+    point_value_minor: int = 1
+    # Earned points expire this many days after the purchase that earned them.
+    points_lifetime_days: int = 365
+    # A request claiming an Idempotency-Key that is still "in flight" after this long is
+    # presumed dead (its worker crashed) and may be taken over.
+    idempotency_stale_seconds: int = 120
+    max_body_bytes: int = 1024 * 1024
+    sqlite_busy_timeout_ms: int = 30_000
+    log_level: str = "INFO"
+    testing: bool = False
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'loyalty.db'}"
+
+    @property
+    def tasks_in_process(self) -> bool:
+        """Without a broker, tasks run in the caller's process (the embedded default)."""
+        return not self.redis_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        return settings.with_secrets()
+
+    def with_secrets(self) -> Settings:
+        """Fill in secrets for the embedded default; refuse to invent them for production."""
+        if self.secret_key and (self.coupon_signing_key_file or self.is_embedded):
+            return self
+        if not self.is_embedded and not self.testing:
+            missing = [n for n in ("secret_key", "coupon_signing_key_file") if not getattr(self, n)]
+            if missing:
+                names = ", ".join(PREFIX + n.upper() for n in missing)
+                raise SettingsError(f"production settings need {names}")
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        secret_file = self.instance_path / "secret_key"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48))
+            secret_file.chmod(0o600)
+        return replace(self, secret_key=self.secret_key or secret_file.read_text().strip())
+
+    @property
+    def coupon_key_path(self) -> Path:
+        return Path(self.coupon_signing_key_file or self.instance_path / "coupon_signing_key.pem")
+
+
+def _parse(name: str, kind: object, raw: str) -> object:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind_name == "int":
+            return int(raw)
+        if kind_name == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if kind_name == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name.upper()}: cannot read {raw!r} as {kind_name}") from exc
+    return raw

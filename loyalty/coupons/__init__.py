@@ -1,0 +1,1 @@
+"""Coupons: codes, signed QR payloads, issue by hand, redemption at checkout."""

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.db import Base, str_enum, utcnow
+
+
+class OfferKind(enum.StrEnum):
+    PERCENT_OFF = "percent_off"
+    AMOUNT_OFF = "amount_off"
+    FREE_ITEM = "free_item"
+    BONUS_POINTS = "bonus_points"
+
+
+class CouponStatus(enum.StrEnum):
+    ISSUED = "issued"
+    REDEEMED = "redeemed"
+    VOID = "void"
+
+
+class Coupon(Base):
+    """A single-use coupon issued to one member.
+
+    Scope: the whole basket, or only lines of ``category_id`` when set.  A coupon is used by a
+    conditional UPDATE (``status = 'issued'`` to ``'redeemed'``), so of many concurrent
+    commits exactly one wins, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "coupon"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    kind: Mapped[OfferKind] = mapped_column(str_enum(OfferKind, 16))
+    percent: Mapped[int | None] = mapped_column(default=None)
+    amount_minor: Mapped[int | None] = mapped_column(default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), default=None)
+    free_sku: Mapped[str | None] = mapped_column(String(64), default=None)
+    bonus_points: Mapped[int | None] = mapped_column(default=None)
+    min_spend_minor: Mapped[int] = mapped_column(default=0)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), default=None)
+    exclusive: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[dt.datetime]
+    valid_to: Mapped[dt.datetime]
+    status: Mapped[CouponStatus] = mapped_column(
+        str_enum(CouponStatus, 10), default=CouponStatus.ISSUED
+    )
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    issued_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    redeemed_basket_id: Mapped[int | None] = mapped_column(ForeignKey("basket.id"), default=None)

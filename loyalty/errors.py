@@ -1,0 +1,97 @@
+"""Domain errors.  Each has a stable machine-readable ``code`` and an HTTP status.
+
+The web edge maps them to ``application/problem+json`` (RFC 9457); the CLI prints them.  The
+domain raises these and nothing else for anything a client can cause, so no client input can
+produce a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status = 400
+    title = "The request cannot be carried out"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class InvalidInput(DomainError):
+    code, status, title = "invalid_input", 422, "The input is not valid"
+
+
+class Conflict(DomainError):
+    code, status, title = "conflict", 409, "Conflict with the current state"
+
+
+class Forbidden(DomainError):
+    code, status, title = "forbidden", 403, "Not allowed"
+
+
+class Unauthorized(DomainError):
+    code, status, title = "unauthorized", 401, "Authentication required"
+
+
+class UnknownCard(NotFound):
+    code, title = "unknown_card", "No such loyalty card"
+
+
+class CardBlocked(Conflict):
+    code, status, title = "card_blocked", 403, "This card is blocked"
+
+
+class CardReplaced(Conflict):
+    code, status, title = "card_replaced", 403, "This card was replaced by a newer card"
+
+
+class PaymentCardRefused(DomainError):
+    code, status, title = "payment_card", 422, "Payment card: not a loyalty card"
+
+
+class InsufficientPoints(Conflict):
+    code, title = "insufficient_points", "Not enough points to redeem"
+
+
+class RedemptionTooLarge(InvalidInput):
+    code, title = "redemption_too_large", "Redemption exceeds what this basket allows"
+
+
+class CurrencyMismatch(InvalidInput):
+    code, title = "currency_mismatch", "The currency is not the store's currency"
+
+
+class IdempotencyKeyMissing(DomainError):
+    code, status, title = "idempotency_key_missing", 400, "An Idempotency-Key header is required"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, status = "idempotency_key_reused", 422
+    title = "This Idempotency-Key was used with a different request body"
+
+
+class RequestInFlight(Conflict):
+    code, title = "request_in_flight", "A request with this Idempotency-Key is still in progress"
+
+
+class ReturnExceedsSale(InvalidInput):
+    code, title = "return_exceeds_sale", "More returned than was sold"
+
+
+class CouponRefused(Conflict):
+    """A coupon cannot be used; ``reason`` says why (expired, used, not_yours, ...)."""
+
+    code, status, title = "coupon_refused", 422, "The coupon cannot be used"
+
+    def __init__(self, reason: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or f"coupon refused: {reason.replace('_', ' ')}", **extra)
+        self.extra["reason"] = reason
+        self.reason = reason

@@ -1,0 +1,1 @@
+"""Idempotency keys for mutating calls from tills."""

@@ -1,0 +1,1 @@
+"""The points ledger: accounts, balanced postings, append-only entries, expiring lots."""

@@ -1,0 +1,1 @@
+"""Members: profile, marketing consent and the staff notes timeline."""

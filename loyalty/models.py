@@ -1,0 +1,23 @@
+"""Every model, imported once so metadata is complete (Alembic and table creation use it)."""
+
+from loyalty.audit.models import AuditEvent
+from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
+from loyalty.cards.models import Card, CardStatus
+from loyalty.catalog.models import Category, Product
+from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
+from loyalty.idempotency.models import IdempotencyRecord
+from loyalty.ledger.models import Account, AccountKind, Entry, Lot, Posting, PostingKind, ReviewFlag
+from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
+from loyalty.outbox.models import OutboxMessage
+from loyalty.rules.models import EarningRule, RuleKind
+from loyalty.staff.models import Role, StaffUser
+from loyalty.stores.models import Store, Till
+from loyalty.tiers.models import Tier
+
+__all__ = [
+    "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Card",
+    "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
+    "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "OfferKind",
+    "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
+    "RuleKind", "StaffUser", "Store", "Till", "Tier",
+]

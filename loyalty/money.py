@@ -1,0 +1,90 @@
+"""Money and points arithmetic, and every rounding rule of the programme, in one place.
+
+Money is an integer count of minor units with an ISO 4217 currency; points are whole numbers.
+No float ever touches a price, a balance or the ledger.
+
+The rounding rules (also in docs/ROUNDING.md):
+
+1. **Earning** is computed exactly, as fractions, line by line, then summed over the basket, and
+   the basket total is rounded *down* to whole points once (``floor``).  A member never gets a
+   fraction of a point, and splitting a basket into lines never changes what it earns.
+2. **Allocation** of a whole-number total over lines (points earned per line, points redeemed
+   per line) uses the largest-remainder method: each line gets the floor of its exact share and
+   the leftover units go to the lines with the largest remainders, ties to the earlier line.
+   The parts always add up to the total.
+3. **Returns** reverse pro rata, cumulatively: after a return the total reversed on a line is
+   ``floor(line_points * returned_qty / sold_qty)``, and exactly ``line_points`` once the line is
+   fully returned.  So the sum reversed never exceeds what was earned and never drifts.
+4. **Redemption value** is ``points * point_value_minor``; the most points a basket accepts is
+   ``floor(payable_minor / point_value_minor)``, so redemption never pays more than the basket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+# ISO 4217 minor-unit exponents that differ from 2 and matter to our markets.
+_EXPONENTS = {
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "IRR": 2, "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "XOF": 0, "XAF": 0,
+}
+KNOWN_CURRENCIES = frozenset(
+    {"AED", "SAR", "QAR", "EGP", "MAD", "DZD", "LBP", "SYP", "YER", "AFN", "PKR", "TRY", "USD",
+     "EUR", "GBP", "CHF", "CAD", "AUD", "INR", "CNY", "SEK", "NOK", "DKK"} | set(_EXPONENTS)
+)
+
+
+def minor_exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency, 2)
+
+
+def minor_per_unit(currency: str) -> int:
+    """How many minor units make one major unit (100 for USD, 1000 for KWD)."""
+    return 10 ** minor_exponent(currency)
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    exp = minor_exponent(currency)
+    sign = "-" if amount_minor < 0 else ""
+    whole, frac = divmod(abs(amount_minor), 10**exp)
+    return f"{sign}{whole}.{frac:0{exp}d} {currency}" if exp else f"{sign}{whole} {currency}"
+
+
+def floor_points(exact: Fraction) -> int:
+    """Rule 1: whole points, rounded down, once per basket."""
+    return int(exact.__floor__())
+
+
+def allocate(total: int, weights: Sequence[Fraction | int]) -> list[int]:
+    """Rule 2: split a whole ``total`` over ``weights`` by largest remainder; parts sum to total."""
+    if total < 0:
+        return [-p for p in allocate(-total, weights)]
+    weight_sum = sum(Fraction(w) for w in weights)
+    if not weights:
+        return []
+    if weight_sum == 0:
+        parts = [0] * len(weights)
+        parts[0] = total
+        return parts
+    exact = [Fraction(total) * Fraction(w) / weight_sum for w in weights]
+    parts = [int(e.__floor__()) for e in exact]
+    leftover = total - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in by_remainder[:leftover]:
+        parts[i] += 1
+    return parts
+
+
+def cumulative_share(line_total: int, done_qty: int, sold_qty: int) -> int:
+    """Rule 3: how much of ``line_total`` belongs to ``done_qty`` of ``sold_qty`` units."""
+    if sold_qty <= 0:
+        return 0
+    if done_qty >= sold_qty:
+        return line_total
+    return line_total * done_qty // sold_qty
+
+
+def max_points_for(payable_minor: int, point_value_minor: int) -> int:
+    """Rule 4: the most points a payable amount can absorb."""
+    return max(0, payable_minor) // point_value_minor

@@ -1,0 +1,1 @@
+"""Earning rules and the pure engine that turns a basket into points."""

@@ -1,0 +1,1 @@
+"""Stores (branches under one head office) and their tills."""

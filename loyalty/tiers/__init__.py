@@ -1,0 +1,1 @@
+"""Tiers: qualification on trailing 12-month spend, multipliers, downgrade rules."""

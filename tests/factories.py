@@ -1,0 +1,45 @@
+"""Arranging data for tests, through the services (the one write path) where they exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy.orm import Session
+
+from loyalty.config import Settings
+from loyalty.members.services import enrol_member
+from loyalty.staff.models import Role
+from loyalty.staff.services import add_staff, issue_api_token
+from loyalty.stores.models import Store
+from loyalty.stores.services import add_till, create_store
+
+_seq = itertools.count(1)
+LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def make_store(db: Session, currency: str = "AED", code: str | None = None) -> Store:
+    return create_store(db, code or f"S{next(_seq)}", "Test store", currency, "Asia/Dubai")
+
+
+def till_token(db: Session, store: Store) -> str:
+    _till, token = add_till(db, store, f"till-{next(_seq)}")
+    return token
+
+
+def staff_token(db: Session, role: Role | str, store: Store | None = None) -> str:
+    user = add_staff(
+        db, f"user{next(_seq)}", "correct horse battery", role,
+        store_id=store.id if store else None,
+    )
+    return issue_api_token(db, user)
+
+
+def make_member(db: Session, settings: Settings, name: str = "Layla Haddad", **kw):  # type: ignore[no-untyped-def]
+    return enrol_member(
+        db, name, card_prefix=settings.card_prefix, card_length=settings.card_length, **kw
+    )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
