@@ -20,7 +20,9 @@ from loyalty.logging_setup import configure_logging
 API_PREFIX = "/api/v1"
 
 # One flask-smorest blueprint per slice, each in ``loyalty/<slice>/api.py`` as ``blp``.
-API_SLICES = ("cards", "members", "checkout", "coupons", "catalog", "stores", "staff")
+API_SLICES = (
+    "cards", "members", "ledger", "checkout", "coupons", "catalog", "stores", "staff",
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -19,7 +19,9 @@ from loyalty.db import unit_of_work
 from loyalty.errors import DomainError
 
 # Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``.
-SLICE_COMMANDS = ("ledger", "staff", "stores", "catalog", "coupons", "members", "demo")
+SLICE_COMMANDS = (
+    "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo",
+)
 
 
 class Context:

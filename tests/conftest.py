@@ -36,13 +36,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     """Migrate once per worker; return the URL tests copy (SQLite) or truncate (PostgreSQL)."""
     if not PG_URL:
         path = tmp_path_factory.mktemp("template") / "template.db"
         upgrade(f"sqlite:///{path}")
-        return f"sqlite:///{path}"
-    name = f"loyalty_test_{worker_id}"
+        yield f"sqlite:///{path}"
+        return
+    # Unique per process: two test runs at once on one server must not share a database.
+    name = f"loyalty_test_{worker_id}_{os.getpid()}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -54,7 +56,11 @@ def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
         admin.dispose()
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "checkout.quote": CHECKOUT,
     "checkout.commit": CHECKOUT,
     "checkout.create_return": CHECKOUT,
-    "members.member_ledger": frozenset({ADMIN, MANAGER, CASHIER}),
-    "members.adjust_points": BACK_OFFICE,
+    "ledger.member_ledger": frozenset({ADMIN, MANAGER, CASHIER}),
+    "ledger.adjust_points": BACK_OFFICE,
 }
 
 # Reachable with no credentials at all.
