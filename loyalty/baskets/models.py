@@ -25,6 +25,7 @@ class Basket(Base):
     redeemed_value_minor: Mapped[int] = mapped_column(default=0)
     payable_minor: Mapped[int]  # what the customer paid
     points_earned: Mapped[int] = mapped_column(default=0)
+    bonus_points: Mapped[int] = mapped_column(default=0)  # from bonus-points coupons
     occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     external_ref: Mapped[str | None] = mapped_column(String(64), default=None)

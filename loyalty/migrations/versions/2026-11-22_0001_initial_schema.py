@@ -234,6 +234,7 @@ def upgrade() -> None:
     sa.Column('redeemed_value_minor', sa.Integer(), nullable=False),
     sa.Column('payable_minor', sa.Integer(), nullable=False),
     sa.Column('points_earned', sa.Integer(), nullable=False),
+    sa.Column('bonus_points', sa.Integer(), nullable=False),
     sa.Column('occurred_at', loyalty.db.UTCDateTime(), nullable=False),
     sa.Column('received_at', loyalty.db.UTCDateTime(), nullable=False),
     sa.Column('external_ref', sa.String(length=64), nullable=True),

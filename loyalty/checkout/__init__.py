@@ -1,0 +1,1 @@
+"""The checkout: identify, quote, commit and return, as the till sees them."""

@@ -1,0 +1,123 @@
+"""Checkout schemas: what a till sends and gets back."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, post_load, validate
+
+from loyalty.checkout.services import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    MAX_UNIT_PRICE_MINOR,
+    BasketIn,
+    LineIn,
+    ReturnLineIn,
+)
+
+Currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+
+
+class LineInSchema(Schema):
+    sku = fields.String(required=True, validate=validate.Length(1, 64))
+    quantity = fields.Integer(required=True, strict=True,
+                              validate=validate.Range(1, MAX_QUANTITY))
+    unit_price_minor = fields.Integer(required=True, strict=True,
+                                      validate=validate.Range(0, MAX_UNIT_PRICE_MINOR))
+    discount_minor = fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
+
+    @post_load
+    def make(self, data: dict, **_: object) -> LineIn:
+        return LineIn(**data)
+
+
+class BasketInSchema(Schema):
+    store_id = fields.Integer(strict=True, load_default=None)
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    card_number = fields.String(load_default=None, validate=validate.Length(1, 32))
+    member_id = fields.Integer(strict=True, load_default=None)
+    lines = fields.List(fields.Nested(LineInSchema), required=True,
+                        validate=validate.Length(1, MAX_LINES))
+    redeem_points = fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
+    coupon_codes = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,
+                               validate=validate.Length(0, 10))
+    occurred_at = fields.AwareDateTime(load_default=None)
+    external_ref = fields.String(load_default=None, validate=validate.Length(1, 64))
+
+    @post_load
+    def make(self, data: dict, **_: object) -> dict:
+        data["lines"] = tuple(data["lines"])
+        data["coupon_codes"] = tuple(data["coupon_codes"])
+        return data
+
+
+def basket_in(data: dict, store_id: int, till_id: int | None) -> BasketIn:
+    return BasketIn(**{**data, "store_id": store_id, "till_id": till_id})
+
+
+class PricedLineSchema(Schema):
+    line_no = fields.Integer()
+    sku = fields.String()
+    quantity = fields.Integer()
+    unit_price_minor = fields.Integer()
+    discount_minor = fields.Integer()
+    net_minor = fields.Integer()
+    coupon_discount_minor = fields.Integer()
+    points_redeemed = fields.Integer()
+    points_earned = fields.Integer()
+
+
+class QuoteSchema(Schema):
+    member_id = fields.Function(lambda p: p.member.id)
+    currency = fields.String()
+    subtotal_minor = fields.Integer()
+    coupon_discount_minor = fields.Integer()
+    redeem_points = fields.Integer()
+    redeemed_value_minor = fields.Integer()
+    payable_minor = fields.Integer()
+    points_earned = fields.Integer()
+    bonus_points = fields.Integer()
+    balance = fields.Integer()
+    max_redeemable_points = fields.Integer()
+    max_redeemable_value_minor = fields.Function(
+        lambda p: p.max_redeemable_points * p.point_value_minor)
+    point_value_minor = fields.Integer()
+    coupons = fields.Function(lambda p: [c.code for c in p.coupons])
+    lines = fields.List(fields.Nested(PricedLineSchema))
+
+
+class ReceiptSchema(Schema):
+    basket_id = fields.Integer()
+    balance_after = fields.Integer()
+    receipt_lines = fields.List(fields.String())
+    points_earned = fields.Function(lambda r: r.priced.points_earned)
+    bonus_points = fields.Function(lambda r: r.priced.bonus_points)
+    points_redeemed = fields.Function(lambda r: r.priced.redeem_points)
+    payable_minor = fields.Function(lambda r: r.priced.payable_minor)
+    currency = fields.Function(lambda r: r.priced.currency)
+    occurred_at = fields.Function(lambda r: r.priced.occurred_at.isoformat())
+    coupons_redeemed = fields.Function(lambda r: [c.code for c in r.priced.coupons])
+
+
+class ReturnLineInSchema(Schema):
+    line_no = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+
+    @post_load
+    def make(self, data: dict, **_: object) -> ReturnLineIn:
+        return ReturnLineIn(**data)
+
+
+class ReturnInSchema(Schema):
+    basket_id = fields.Integer(required=True, strict=True)
+    lines = fields.List(fields.Nested(ReturnLineInSchema), required=True,
+                        validate=validate.Length(1, MAX_LINES))
+
+
+class ReturnResultSchema(Schema):
+    return_id = fields.Integer()
+    basket_id = fields.Integer()
+    refund_minor = fields.Integer()
+    points_reversed = fields.Integer()
+    points_refunded = fields.Integer()
+    balance_after = fields.Integer()
+    flagged_for_review = fields.Boolean()
+    coupons_restored = fields.List(fields.String())

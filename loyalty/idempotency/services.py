@@ -1,0 +1,114 @@
+"""Idempotency keys (DESIGN rule 7).
+
+A till sends an ``Idempotency-Key`` with every mutating call.  The key is *claimed* in its own
+short transaction, so a concurrent duplicate sees it at once and gets 409; the *response* is
+stored in the same transaction as the effect, so "effect done" and "response remembered" can
+never disagree.  If the request fails, the claim is released and the key may be retried.  If
+the process dies between claim and commit, the claim goes stale and may be taken over.
+
+Outcomes for a key already seen:
+  same body, completed      -> the original response, nothing new written
+  different body            -> 422 idempotency_key_reused
+  same body, still running  -> 409 request_in_flight
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from loyalty.db import unit_of_work, utcnow
+from loyalty.errors import IdempotencyKeyReused, InvalidInput, RequestInFlight
+from loyalty.idempotency.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Claimed:
+    record_id: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: str
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """Stable across key order and whitespace in JSON bodies."""
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True,
+                               separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
+    return key
+
+
+def claim_key(
+    factory: sessionmaker[Session], scope: str, key: str, print_: str, stale_after: dt.timedelta
+) -> Claimed | Replay:
+    """Claim ``key`` for ``scope`` in a transaction of its own, or say why not."""
+    try:
+        with unit_of_work(factory) as session:
+            record = IdempotencyRecord(scope=scope, key=key, fingerprint=print_)
+            session.add(record)
+            session.flush()
+            return Claimed(record.id)
+    except IntegrityError:
+        pass
+    with unit_of_work(factory) as session:
+        record = session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
+                                            IdempotencyRecord.key == key)
+        )
+        if record is None:  # released between our insert and this read: try once more
+            raise RequestInFlight()
+        if record.fingerprint != print_:
+            raise IdempotencyKeyReused()
+        if record.completed_at is not None:
+            return Replay(record.response_status or 200, record.response_body or "")
+        if record.claimed_at > utcnow() - stale_after:
+            raise RequestInFlight()
+        # The first attempt died mid-flight: take the claim over, unless someone else just did.
+        taken = session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record.id,
+                   IdempotencyRecord.claimed_at == record.claimed_at,
+                   IdempotencyRecord.completed_at.is_(None))
+            .values(claimed_at=utcnow())
+        ).rowcount
+        if not taken:
+            raise RequestInFlight()
+        return Claimed(record.id)
+
+
+def complete_key(session: Session, claim: Claimed, status: int, body: str) -> None:
+    """Remember the response, in the same transaction as the effect."""
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claim.record_id)
+        .values(completed_at=utcnow(), response_status=status, response_body=body)
+    )
+
+
+def release_key(factory: sessionmaker[Session], claim: Claimed) -> None:
+    """The request failed: forget the claim so the till may retry with the same key."""
+    with unit_of_work(factory) as session:
+        session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id,
+                                            IdempotencyRecord.completed_at.is_(None))
+        )

@@ -1,0 +1,113 @@
+"""Tiers: qualification on trailing 12-month net spend, multipliers, downgrades.
+
+The rule (docs/TIERS.md): a member moves **up** as soon as a checkout brings their trailing
+12-month net spend (payments minus refunds) to a higher tier's threshold.  They move **down**
+only at the periodic tier review (task ``tiers.review``), and by at most one tier per review,
+so a quiet month never drops a Platinum member straight to no tier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loyalty.baskets.models import Basket, BasketReturn
+from loyalty.errors import Conflict, InvalidInput
+from loyalty.members.models import Member
+from loyalty.tiers.models import Tier
+
+WINDOW = dt.timedelta(days=365)
+
+
+def add_tier(
+    session: Session, code: str, name: str, rank: int, min_spend_minor: int,
+    multiplier_permille: int = 1000,
+) -> Tier:
+    if min_spend_minor < 0 or multiplier_permille < 0:
+        raise InvalidInput("threshold and multiplier cannot be negative")
+    if session.scalar(select(Tier.id).where((Tier.code == code) | (Tier.rank == rank))):
+        raise Conflict(f"a tier with code {code!r} or rank {rank} exists")
+    tier = Tier(code=code, name=name, rank=rank, min_spend_minor=min_spend_minor,
+                multiplier_permille=multiplier_permille)
+    session.add(tier)
+    session.flush()
+    return tier
+
+
+def trailing_spend(session: Session, member_id: int, at: dt.datetime) -> int:
+    since = at - WINDOW
+    paid = session.scalar(
+        select(func.coalesce(func.sum(Basket.payable_minor), 0)).where(
+            Basket.member_id == member_id, Basket.occurred_at > since, Basket.occurred_at <= at
+        )
+    )
+    refunded = session.scalar(
+        select(func.coalesce(func.sum(BasketReturn.refund_minor), 0))
+        .join(Basket, Basket.id == BasketReturn.basket_id)
+        .where(Basket.member_id == member_id, Basket.occurred_at > since,
+               Basket.occurred_at <= at)
+    )
+    return int(paid) - int(refunded)
+
+
+def _tiers(session: Session) -> list[Tier]:
+    return list(session.scalars(select(Tier).order_by(Tier.rank)))
+
+
+def _qualified(tiers: list[Tier], spend: int) -> Tier | None:
+    eligible = [t for t in tiers if t.min_spend_minor <= spend]
+    return eligible[-1] if eligible else None
+
+
+def tier_multiplier(session: Session, member: Member) -> Fraction:
+    if member.tier_id is None:
+        return Fraction(1)
+    tier = session.get(Tier, member.tier_id)
+    return Fraction(tier.multiplier_permille, 1000) if tier else Fraction(1)
+
+
+def upgrade_tier(session: Session, member: Member, at: dt.datetime) -> Tier | None:
+    """Move the member up if their spend now qualifies for a higher tier.  Never moves down."""
+    tiers = _tiers(session)
+    if not tiers:
+        return None
+    target = _qualified(tiers, trailing_spend(session, member.id, at))
+    current = next((t for t in tiers if t.id == member.tier_id), None)
+    if target is not None and (current is None or target.rank > current.rank):
+        member.tier_id = target.id
+        session.flush()
+        return target
+    return current
+
+
+def review_tier(session: Session, member: Member, at: dt.datetime) -> Tier | None:
+    """The periodic review: up to the qualified tier, or down by one tier at most."""
+    tiers = _tiers(session)
+    target = _qualified(tiers, trailing_spend(session, member.id, at))
+    current = next((t for t in tiers if t.id == member.tier_id), None)
+    target_rank = target.rank if target else -1
+    current_rank = current.rank if current else -1
+    if target_rank > current_rank:
+        new = target
+    elif target_rank < current_rank:
+        below = [t for t in tiers if t.rank < current_rank]
+        new = below[-1] if below else None
+    else:
+        new = current
+    member.tier_id = new.id if new else None
+    member.tier_reviewed_at = at
+    session.flush()
+    return new
+
+
+def review_tiers(session: Session, at: dt.datetime) -> int:
+    """Review every member; returns how many changed tier."""
+    changed = 0
+    for member in session.scalars(select(Member).order_by(Member.id)):
+        before = member.tier_id
+        review_tier(session, member, at)
+        changed += before != member.tier_id
+    return changed
