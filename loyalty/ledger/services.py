@@ -288,3 +288,37 @@ def lots_total(session: Session, account_id: int) -> int:
     return session.scalar(
         select(func.coalesce(func.sum(Lot.remaining), 0)).where(Lot.account_id == account_id)
     )
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    entry_id: int
+    posting_id: int
+    kind: str
+    points: int
+    occurred_at: dt.datetime
+    basket_id: int | None
+    reason: str | None
+
+
+def member_ledger(session: Session, member_id: int, offset: int, limit: int) -> tuple[
+    list[LedgerLine], int
+]:
+    """A page of the member's entries, newest first, and how many there are in all."""
+    account = member_account(session, member_id)
+    total = session.scalar(
+        select(func.count()).select_from(Entry).where(Entry.account_id == account.id)
+    )
+    rows = session.execute(
+        select(Entry, Posting)
+        .join(Posting, Posting.id == Entry.posting_id)
+        .where(Entry.account_id == account.id)
+        .order_by(Entry.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    lines = [
+        LedgerLine(e.id, p.id, p.kind.value, e.amount, p.occurred_at, p.basket_id, p.reason)
+        for e, p in rows
+    ]
+    return lines, int(total or 0)
