@@ -163,7 +163,7 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     account_member = _member_for(session, settings, basket)[0]
     account = member_account(session, account_member.id, lock=True)
     priced = price_basket(session, settings, basket, check_balance=False)
-    if priced.redeem_points > account.balance:
+    if priced.redeem_points and priced.redeem_points > account.balance:
         raise InsufficientPoints(
             f"balance is {account.balance}, {priced.redeem_points} requested",
             balance=account.balance,
