@@ -44,8 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     Database().init_app(
         app, settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
-    init_http(app)
     _init_api(app)
+    init_http(app)  # after the API: our problem+json handlers replace flask-smorest's
     _init_tasks(app, settings)
     _init_web(app)
     return app
