@@ -40,7 +40,9 @@ def db_session() -> Session:
     return database(current_app).session
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> Response:
     body: dict[str, Any] = {
         "type": f"https://loyalty.example/problems/{code}",
         "title": title,

@@ -16,12 +16,13 @@ def test_models_match_migrations(database_url):
 
 
 def test_ledger_entries_refuse_update_and_delete(db, settings):
-    from tests.factories import make_member
-    from loyalty.ledger.models import PostingKind
-    from loyalty.ledger.services import PostingRequest, earn_points
-    from loyalty.db import utcnow
     import pytest
     from sqlalchemy.exc import DatabaseError
+
+    from loyalty.db import utcnow
+    from loyalty.ledger.models import PostingKind
+    from loyalty.ledger.services import PostingRequest, earn_points
+    from tests.factories import make_member
 
     member, _card = make_member(db, settings)
     earn_points(db, PostingRequest(PostingKind.EARN, member.id, 10, utcnow()), 365)

@@ -118,8 +118,9 @@ class TestIdempotency:
         assert commit(client, shop, basket(shop, redeem_points=5), "retry").status_code == 201
 
     def test_duplicate_in_flight_is_409(self, app, client, db, shop):
-        from loyalty.idempotency.services import claim_key, fingerprint
         import datetime as dt
+
+        from loyalty.idempotency.services import claim_key, fingerprint
 
         body = basket(shop)
         import json as _json
