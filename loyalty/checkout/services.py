@@ -160,9 +160,9 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     Invariants: the member's balance never goes below zero through a redemption (checked
     under the account lock); a coupon is used at most once; everything or nothing is written.
     """
-    account_member = _member_for(session, settings, basket)[0]
-    account = member_account(session, account_member.id, lock=True)
-    priced = price_basket(session, settings, basket, check_balance=False)
+    member, card = _member_for(session, settings, basket)
+    account = member_account(session, member.id, lock=True)
+    priced = price_basket(session, settings, basket, check_balance=False, member=(member, card))
     if priced.redeem_points and priced.redeem_points > account.balance:
         raise InsufficientPoints(
             f"balance is {account.balance}, {priced.redeem_points} requested",
@@ -176,7 +176,8 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
 
 
 def price_basket(
-    session: Session, settings: Settings, basket: BasketIn, *, check_balance: bool
+    session: Session, settings: Settings, basket: BasketIn, *, check_balance: bool,
+    member: tuple[Member, Card | None] | None = None,
 ) -> PricedBasket:
     store = session.get(Store, basket.store_id)
     if store is None:
@@ -185,23 +186,23 @@ def price_basket(
         raise CurrencyMismatch(f"this store sells in {store.currency}, not {basket.currency}")
     _validate_lines(basket.lines)
     occurred_at = _occurred_at(basket.occurred_at)
-    member, card = _member_for(session, settings, basket)
+    member_, card = member or _member_for(session, settings, basket)
     products = _products(session, {line.sku for line in basket.lines})
     draft = _draft_lines(basket.lines, products)
     outcome = price_coupons(
-        session, basket.coupon_codes, member_id=member.id, store_id=store.id,
+        session, basket.coupon_codes, member_id=member_.id, store_id=store.id,
         currency=store.currency, at=occurred_at, lines=draft,
     )
     payable_before_points = sum(d.net_minor for d in draft) - outcome.discount_minor
-    balance = member_account(session, member.id).balance
+    balance = member_account(session, member_.id).balance
     max_points = min(max(balance, 0), max_points_for(payable_before_points,
                                                      settings.point_value_minor))
     _check_redemption(basket.redeem_points, balance, payable_before_points, settings,
                       check_balance)
-    lines = _finish_lines(session, settings, store, member, occurred_at, draft,
-                          outcome.line_discounts, basket.redeem_points)
+    lines = _finish_lines(session, settings, store, member_, occurred_at, draft,
+                          outcome.line_discounts, basket.redeem_points, products)
     return PricedBasket(
-        store=store, member=member, card=card, occurred_at=occurred_at, currency=store.currency,
+        store=store, member=member_, card=card, occurred_at=occurred_at, currency=store.currency,
         lines=lines, coupons=outcome.coupons, bonus_points=outcome.bonus_points, balance=balance,
         max_redeemable_points=max_points, redeem_points=basket.redeem_points,
         point_value_minor=settings.point_value_minor,
@@ -284,6 +285,7 @@ def _check_redemption(
 def _finish_lines(
     session: Session, settings: Settings, store: Store, member: Member, at: dt.datetime,
     draft: list[PricedLine], coupon_discounts: dict[int, int], redeem_points: int,
+    products: dict[str, Product],
 ) -> list[PricedBasketLine]:
     after_coupons = [d.net_minor - coupon_discounts.get(d.line_no, 0) for d in draft]
     redeemed = allocate(redeem_points, after_coupons)
@@ -297,7 +299,6 @@ def _finish_lines(
         minor_per_unit=minor_per_unit(store.currency),
         tier_multiplier=tier_multiplier(session, member),
     )
-    products = _products(session, {d.sku for d in draft})
     return [
         PricedBasketLine(
             line_no=d.line_no, sku=d.sku,

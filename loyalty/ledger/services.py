@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from loyalty.db import utcnow
@@ -43,12 +43,15 @@ def open_member_account(session: Session, member_id: int) -> Account:
 
 
 def programme_account(session: Session, kind: AccountKind) -> Account:
-    """The programme's account of ``kind``, created on first use."""
-    account = session.scalar(
+    """The programme's account of ``kind``, created on first use (remembered per session)."""
+    cache = session.info.setdefault("programme_accounts", {})
+    if kind in cache and inspect(cache[kind]).persistent:  # not undone by a rollback
+        return cache[kind]
+    cache[kind] = account = session.scalar(
         select(Account).where(Account.kind == kind, Account.member_id.is_(None))
     )
     if account is None:
-        account = Account(kind=kind, member_id=None, balance=0)
+        cache[kind] = account = Account(kind=kind, member_id=None, balance=0)
         session.add(account)
         session.flush()
     return account
