@@ -113,14 +113,11 @@ def post(session: Session, req: PostingRequest, account: Account) -> Posting:
         reason=req.reason,
         occurred_at=req.occurred_at,
     )
+    posting.entries = [
+        Entry(account_id=account.id, amount=req.points),
+        Entry(account_id=counterpart.id, amount=-req.points),
+    ]
     session.add(posting)
-    session.flush()
-    session.add_all(
-        [
-            Entry(posting_id=posting.id, account_id=account.id, amount=req.points),
-            Entry(posting_id=posting.id, account_id=counterpart.id, amount=-req.points),
-        ]
-    )
     account.balance += req.points
     session.flush()
     return posting
