@@ -106,6 +106,9 @@ def _register_slice_commands() -> None:
                 raise
             continue
         main.add_command(module.cli)
+        # A slice may own more than one top-level group (stores also has ``till``).
+        for group in getattr(module, "extra_groups", ()):
+            main.add_command(group)
 
 
 _register_slice_commands()

@@ -43,3 +43,30 @@ def make_member(db: Session, settings: Settings, name: str = "Layla Haddad", **k
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def invoke_cli(app, args: list[str], input: str | None = None):  # type: ignore[no-untyped-def]
+    """Run ``loyalty ARGS`` against the test app's database; returns click's Result."""
+    from click.testing import CliRunner
+
+    from loyalty.cli import Context, main
+
+    ctx = Context()
+    ctx._app = app
+    return CliRunner().invoke(main, args, obj=ctx, input=input)
+
+
+class StaffDesk:
+    """Bearer headers per role in one store, made on first use (argon2 hashing is slow)."""
+
+    def __init__(self, db: Session, store: Store) -> None:
+        self.db, self.store = db, store
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def __call__(self, role: str) -> dict[str, str]:
+        if role not in self._headers:
+            token = till_token(self.db, self.store) if role == "till" else staff_token(
+                self.db, role, self.store if role in ("store_manager", "cashier") else None)
+            self.db.commit()
+            self._headers[role] = auth(token)
+        return self._headers[role]

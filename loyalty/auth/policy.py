@@ -15,11 +15,43 @@ BACK_OFFICE = frozenset({ADMIN, MANAGER})
 # endpoint name -> roles allowed.  Endpoints not named here answer 403 to everyone.
 ALLOWED: dict[str, frozenset[str]] = {
     "cards.identify_card": CHECKOUT,
+    # cards: a cashier may block a lost card at once; replacing one is a back-office act
+    "cards.block_card": frozenset({ADMIN, MANAGER, CASHIER}),
+    "cards.replace_card": BACK_OFFICE,
+    "cards.card_barcode": frozenset({ADMIN, MANAGER, CASHIER}),
+    "cards.card_qr": frozenset({ADMIN, MANAGER, CASHIER}),
+    # members: chain-wide (not store-bound); the till may look a member up by phone
+    "members.enrol_member": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.search_members": CHECKOUT,
+    "members.get_member": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.update_member": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.consent_history": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.record_consent": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.member_notes": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.add_note": frozenset({ADMIN, MANAGER, CASHIER}),
+    "members.issue_card": BACK_OFFICE,
+    # catalog: tills cache it; HQ reads it
+    "catalog.list_products": CHECKOUT | {MARKETER},
     "checkout.quote": CHECKOUT,
     "checkout.commit": CHECKOUT,
     "checkout.create_return": CHECKOUT,
     "ledger.member_ledger": frozenset({ADMIN, MANAGER, CASHIER}),
     "ledger.adjust_points": BACK_OFFICE,
+    # coupons: issued by hand at HQ or by a store manager (own store only); any staff may look
+    "coupons.issue_coupon": frozenset({ADMIN, MANAGER, MARKETER}),
+    "coupons.list_coupons": STAFF,
+    "coupons.get_coupon": STAFF,
+    "coupons.barcode": STAFF,
+    "coupons.qr_code": STAFF,
+    # stores and tills: admins everywhere, store managers in their own store (check_store)
+    "stores.list_stores": frozenset({ADMIN}),
+    "stores.create_store": frozenset({ADMIN}),
+    "stores.list_tills": BACK_OFFICE,
+    "stores.add_till": BACK_OFFICE,
+    "stores.revoke_till": BACK_OFFICE,
+    # staff: a store manager sees their store's staff and adds cashiers to it only
+    "staff.list_staff": BACK_OFFICE,
+    "staff.add_staff": BACK_OFFICE,
 }
 
 # Reachable with no credentials at all.
@@ -27,6 +59,7 @@ PUBLIC: frozenset[str] = frozenset(
     {
         "api-docs.openapi_json",
         "coupons.public_key",
+        "staff.sign_in",  # username + password in, API token out
     }
 )
 

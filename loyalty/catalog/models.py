@@ -28,6 +28,7 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3))
     barcode: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: tills refresh their cached catalog by change time (updated_since).
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     category: Mapped[Category] = relationship()

@@ -138,6 +138,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_product_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('staff_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -463,6 +464,7 @@ def downgrade() -> None:
     op.drop_table('till')
     op.drop_table('staff_user')
     with op.batch_alter_table('product', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_product_updated_at'))
         batch_op.drop_index(batch_op.f('ix_product_category_id'))
 
     op.drop_table('product')
