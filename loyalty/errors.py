@@ -95,3 +95,13 @@ class CouponRefused(Conflict):
         super().__init__(detail or f"coupon refused: {reason.replace('_', ' ')}", **extra)
         self.extra["reason"] = reason
         self.reason = reason
+
+
+class UnknownCoupon(NotFound):
+    code, title = "unknown_coupon", "No such coupon"
+
+
+class SigningKeyMissing(DomainError):
+    """The configured coupon signing key file is absent: an operator must create it."""
+
+    code, status, title = "signing_key_missing", 503, "The coupon signing key is not installed"

@@ -17,6 +17,9 @@ The rounding rules (also in docs/ROUNDING.md):
    fully returned.  So the sum reversed never exceeds what was earned and never drifts.
 4. **Redemption value** is ``points * point_value_minor``; the most points a basket accepts is
    ``floor(payable_minor / point_value_minor)``, so redemption never pays more than the basket.
+5. **Percent discounts** (coupons) are rounded *down* to the minor unit, once per coupon:
+   ``floor(eligible_minor * percent / 100)``; the result is then allocated over the eligible
+   lines by rule 2, weighted by what each line still costs, so no line is discounted below zero.
 """
 
 from __future__ import annotations
@@ -88,3 +91,10 @@ def cumulative_share(line_total: int, done_qty: int, sold_qty: int) -> int:
 def max_points_for(payable_minor: int, point_value_minor: int) -> int:
     """Rule 4: the most points a payable amount can absorb."""
     return max(0, payable_minor) // point_value_minor
+
+
+def percent_of(amount_minor: int, percent: int) -> int:
+    """Rule 5: ``percent`` % of a non-negative amount, rounded down to the minor unit."""
+    if amount_minor < 0 or not 0 <= percent <= 100:
+        raise ValueError("percent_of needs an amount >= 0 and a percent in 0..100")
+    return amount_minor * percent // 100
