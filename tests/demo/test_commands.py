@@ -1,0 +1,90 @@
+"""``loyalty demo seed`` and ``loyalty demo serve`` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from loyalty.cli import main
+
+
+def _env(database_url: str, instance: Path) -> dict[str, str]:
+    return {
+        "LOYALTY_DATABASE_URL": database_url,
+        "LOYALTY_INSTANCE_PATH": str(instance),
+        "LOYALTY_SECRET_KEY": "test-secret",
+        "LOYALTY_TESTING": "true",
+        "LOYALTY_LOG_LEVEL": "WARNING",
+    }
+
+
+def test_seed_command_seeds_once_then_does_nothing(database_url, tmp_path):
+    env = _env(database_url, tmp_path / "instance")
+    args = ["demo", "seed", "--members", "8", "--baskets", "40", "--days", "30"]
+    first = CliRunner().invoke(main, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "seeded 8 members and 40 baskets" in first.output
+    state = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
+    assert state["spec"] == {"members": 8, "baskets": 40, "days": 30, "seed": 2026}
+
+    second = CliRunner().invoke(main, args, env=env)
+    assert second.exit_code == 0, second.output
+    assert "nothing to do" in second.output
+
+
+def test_seed_command_refuses_a_nonsense_size(database_url, tmp_path):
+    result = CliRunner().invoke(main, ["demo", "seed", "--days", "3"],
+                                env=_env(database_url, tmp_path / "instance"))
+    assert result.exit_code == 2
+    assert "14 days" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_prints_what_to_open_and_serves_the_chain(chain):
+    settings = chain.app.extensions["loyalty.settings"]
+    state = json.loads((Path(settings.instance_path) / "demo-credentials.json").read_text())
+    port = _free_port()
+    env = {**os.environ, **_env(settings.database_url, Path(settings.instance_path))}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "loyalty"), "demo", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        page = _get_when_up(f"http://127.0.0.1:{port}/?lang=fa", server)
+        assert 'dir="rtl"' in page
+        assert "DXB-01" in page
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in output
+    assert f"http://127.0.0.1:{port}/api/v1/openapi.json" in output
+    admin = next(p for p in state["staff"] if p["username"] == "admin")
+    assert admin["password"] in output and admin["api_token"] in output
+    assert all(t["token"] in output for t in state["tills"])
+    assert "curl -s -X POST" in output and "Idempotency-Key" in output
+
+
+def _get_when_up(url: str, server: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"serve exited early:\n{server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own server
+                return resp.read().decode()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("serve did not answer in time")
