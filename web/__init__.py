@@ -1,4 +1,8 @@
-"""Pages for people: member portal, cashier, marketing and admin screens."""
+"""Pages for people: member portal, cashier, marketing and admin screens.
+
+Every page is translatable (English, Arabic, Persian; see :mod:`web.i18n`) and renders
+right-to-left for Arabic and Persian.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from web.i18n import init_i18n
     from web.pages import bp
 
+    init_i18n(app)
     app.register_blueprint(bp)

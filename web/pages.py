@@ -1,10 +1,16 @@
+"""Pages that need no sign-in: the landing page."""
+
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, render_template
 
-bp = Blueprint("pages", __name__)
+from loyalty.http import db_session
+from web.overview import chain_overview
+
+bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/assets")
 
 
 @bp.get("/")
-def home():  # type: ignore[no-untyped-def]
-    return jsonify(service="loyalty back office", api="/api/v1/openapi.json")
+def home() -> str:
+    return render_template("pages/home.html", overview=chain_overview(db_session()))

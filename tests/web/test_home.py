@@ -1,0 +1,91 @@
+"""The landing page: the chain at a glance, in English, Arabic and Persian."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from tests.factories import make_member, make_store
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+TRANSLATIONS = WEB / "translations"
+
+
+def html_root(page: str) -> str:
+    return re.search(r"<html[^>]*>", page).group(0)
+
+
+def test_arabic_page_is_right_to_left_and_translated(client):
+    page = client.get("/?lang=ar").get_data(as_text=True)
+    assert 'dir="rtl"' in html_root(page)
+    assert 'lang="ar"' in html_root(page)
+    assert "الأعضاء" in page  # "Members"
+    assert "إدارة برنامج الولاء" in page  # "Loyalty back office"
+    assert "Members" not in page
+
+
+def test_persian_is_chosen_from_the_browser_language(client):
+    page = client.get("/", headers={"Accept-Language": "fa-IR,fa;q=0.9,en;q=0.5"})
+    text = page.get_data(as_text=True)
+    assert 'dir="rtl"' in html_root(text)
+    assert 'lang="fa"' in html_root(text)
+    assert "اعضا" in text
+
+
+def test_english_by_default_and_for_unknown_languages(client):
+    for url, headers in (("/", {}), ("/?lang=xx", {"Accept-Language": "de-DE"})):
+        text = client.get(url, headers=headers).get_data(as_text=True)
+        assert 'dir="ltr"' in html_root(text)
+        assert "Members" in text
+
+
+def test_the_query_beats_the_browser(client):
+    text = client.get("/?lang=en", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert 'lang="en"' in html_root(text)
+
+
+def test_page_shows_the_chain(client, db, settings):
+    make_store(db, code="DXB-09")
+    for name in ("Layla Haddad", "Omar Khan"):
+        make_member(db, settings, name=name)
+    db.commit()
+    resp = client.get("/?lang=en")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/html"
+    text = resp.get_data(as_text=True)
+    assert "DXB-09" in text
+    members = re.search(r'<span class="value">([\d,]+)</span>\s*<span class="label">Members',
+                        text)
+    assert members and members.group(1) == "2"
+
+
+def test_empty_chain_says_how_to_seed(client):
+    assert "loyalty demo seed" in client.get("/").get_data(as_text=True)
+
+
+def test_stylesheet_is_served(client):
+    resp = client.get("/assets/style.css")
+    assert resp.status_code == 200
+    assert "margin-inline" in resp.get_data(as_text=True)
+
+
+def _source_messages() -> set[str]:
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    return {msg[2] for msg in extract_from_dir(str(WEB), method_map) if isinstance(msg[2], str)}
+
+
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_every_message_is_translated_and_compiled(lang):
+    folder = TRANSLATIONS / lang / "LC_MESSAGES"
+    with open(folder / "messages.po", "rb") as f:
+        po = {m.id: m.string for m in read_po(f) if m.id}
+    with open(folder / "messages.mo", "rb") as f:
+        mo = {m.id: m.string for m in read_mo(f) if m.id}
+    missing = {msg for msg in _source_messages() if not po.get(msg)}
+    assert not missing, f"untranslated in {lang}: {sorted(missing)}"
+    assert mo == po, "messages.mo is stale: run pybabel compile -d web/translations"
