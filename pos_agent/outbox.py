@@ -1,0 +1,480 @@
+"""The outbox: every sale the till commits, durable on disk until the back office has it.
+
+One SQLite file per till (WAL, ``synchronous=FULL``).  A sale is a row with an idempotency key
+made here (uuid4) and a sequence number that fixes its order.  A row is in one of three states:
+
+- ``pending``: not yet acknowledged by the back office;
+- ``delivered``: the back office answered 2xx; its answer is kept (:meth:`Outbox.result`);
+- ``dead``: the back office refused it (4xx); kept with the problem, never dropped, shown by
+  :meth:`Outbox.dead_letters`, and put back in the queue by :meth:`Outbox.requeue`.
+
+Invariants:
+
+- :meth:`Outbox.add` returns only after the row is committed with a full fsync: a sale it
+  returned for survives a kill -9 or a power cut.
+- The back office sees each key as one sale however often it is sent, so the outbox sends
+  "at least once" and the sale is recorded exactly once: a crash between the back office's
+  commit and ours only means the sale is sent again and the back office replays its answer.
+- Sales are delivered in the order they were added; a refused sale does not hold up the rest,
+  a failure to reach the back office stops the replay (and the next one waits, with backoff).
+- A payment card number is never queued: :meth:`Outbox.add` refuses a body carrying one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loyalty.cards.numbers import looks_like_payment_card
+from loyalty.coupons.codes import MalformedCode, normalise_code
+from pos_agent.client import BATCH_LIMIT, BackOffice, Offline, Refused, answer
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+# Backoff after a failed replay: 1 s, 2 s, 4 s ... at most 60 s, plus up to 10 % jitter so the
+# tills of a chain do not all knock at once when the back office returns.
+BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_JITTER = 1.0, 60.0, 0.1
+# A back office without the batch endpoint is asked again after this long (it may be upgraded).
+BATCH_RECHECK_S = 900.0
+# Delivered rows (and their answers) are kept this long, then pruned by replay.
+KEEP_DELIVERED = dt.timedelta(days=7)
+# 401 is about the till's token, not the sale: stop and keep the sale queued.
+HALT_STATUSES = frozenset({401})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sale (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    member_id INTEGER,
+    redeem_points INTEGER NOT NULL DEFAULT 0 CHECK (redeem_points >= 0),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+    added_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    done_at TEXT,
+    status INTEGER,
+    answer TEXT
+);
+CREATE INDEX IF NOT EXISTS sale_state ON sale (state, seq);
+CREATE INDEX IF NOT EXISTS sale_member ON sale (member_id, state);
+CREATE TABLE IF NOT EXISTS coupon_use (
+    code TEXT PRIMARY KEY,
+    key TEXT NOT NULL  -- the sale that used it; kept after the sale row is pruned
+);
+CREATE TABLE IF NOT EXISTS sync (
+    name TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A sale the back office refused.  ``body`` is left out of the repr (it holds a card)."""
+
+    key: str
+    seq: int
+    status: int
+    code: str
+    problem: dict[str, Any]
+    added_at: dt.datetime
+    dead_at: dt.datetime
+    body: dict[str, Any] = field(repr=False)
+
+    @property
+    def reason(self) -> str:
+        """One line for a person: the problem's detail, else its title, else its code."""
+        return str(self.problem.get("detail") or self.problem.get("title") or self.code)
+
+
+@dataclass
+class ReplayReport:
+    """What one :meth:`Outbox.replay` did.  ``stopped`` says why it stopped early, if it did."""
+
+    delivered: int = 0
+    dead: int = 0
+    remaining: int = 0
+    stopped: str | None = None
+    skipped: bool = False  # not due yet (backing off) or another replay is running
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and not self.skipped
+
+    @property
+    def offline(self) -> bool:
+        """The replay stopped because the back office could not be reached (or let us in)."""
+        return self.stopped is not None
+
+
+Outcome = tuple[str, str, int | None, dict]  # key, state, HTTP status, answer or problem
+
+
+class _Stop(Exception):
+    """A replay must stop here: the back office is unreachable, or the till is not let in.
+
+    ``outcomes`` are the final answers received before the stop; they are recorded.
+    """
+
+    def __init__(self, reason: str, outcomes: list[Outcome] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.outcomes = outcomes or []
+
+
+class Outbox:
+    """The till's durable queue of sales.  Thread-safe; several processes may open one file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._replaying = threading.Lock()
+        self._batch_off_until = 0.0  # monotonic time until which we commit one by one
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it never fails midway."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- the till's side ----------------------------------------------------------------------
+
+    def add(self, body: dict, *, member_id: int | None, redeem_points: int,
+            coupon_codes: list[str], now: dt.datetime | None = None) -> str:
+        """Queue a sale; return its idempotency key once the row is on disk (fsync'd).
+
+        ``member_id`` and ``redeem_points`` feed :meth:`pending_redemptions`; ``coupon_codes``
+        are marked used locally (:meth:`coupon_used_locally`).  Raises ``ValueError`` (and
+        queues nothing) for a body that is not JSON, carries a payment card number, or a coupon
+        already used by another queued sale.
+        """
+        if redeem_points < 0:
+            raise ValueError("redeem_points cannot be negative")
+        card = body.get("card_number")
+        if isinstance(card, str) and looks_like_payment_card(card):
+            raise ValueError("a payment card number may not be queued")
+        try:
+            text = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the sale is not JSON: {exc}") from None
+        key = uuid.uuid4().hex
+        codes = sorted({_coupon_key(c) for c in coupon_codes})
+        try:
+            with self._tx() as db:
+                db.execute("INSERT INTO sale (key, body, member_id, redeem_points, added_at) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (key, text, member_id, redeem_points, _iso(now or utcnow())))
+                db.executemany("INSERT INTO coupon_use (code, key) VALUES (?, ?)",
+                               [(c, key) for c in codes])
+        except sqlite3.IntegrityError:
+            raise ValueError("a coupon of this sale was already used at this till") from None
+        return key
+
+    def depth(self) -> int:
+        """Sales not yet delivered (dead letters not included)."""
+        return int(self._read("SELECT count(*) FROM sale WHERE state = ?", (PENDING,))[0][0])
+
+    def pending_redemptions(self, member_id: int, since: dt.datetime | None = None) -> int:
+        """Points this till redeemed for the member that a cached balance may not show yet.
+
+        Counts sales not delivered (pending, and dead letters: the customer had the points even
+        if the back office refused the sale).  With ``since`` (the cached balance's
+        ``fetched_at``), also sales delivered at or after it, which that balance predates.
+        """
+        sql = "SELECT coalesce(sum(redeem_points), 0) FROM sale WHERE member_id = ? AND "
+        if since is None:
+            rows = self._read(sql + "state != ?", (member_id, DELIVERED))
+        else:
+            rows = self._read(sql + "(state != ? OR done_at >= ?)",
+                              (member_id, DELIVERED, _iso(since)))
+        return int(rows[0][0])
+
+    def coupon_used_locally(self, code: str) -> bool:
+        """True once a sale holding this coupon was added here (coupons are single use)."""
+        return bool(self._read("SELECT 1 FROM coupon_use WHERE code = ?", (_coupon_key(code),)))
+
+    def result(self, key: str) -> dict | None:
+        """The back office's answer to a delivered sale (None while pending or dead)."""
+        rows = self._read("SELECT answer FROM sale WHERE key = ? AND state = ?", (key, DELIVERED))
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
+
+    def state(self, key: str) -> str | None:
+        """``pending``, ``delivered`` or ``dead``; None for an unknown (or pruned) key."""
+        rows = self._read("SELECT state FROM sale WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every refused sale, oldest first, with the back office's problem."""
+        rows = self._read("SELECT key, seq, status, answer, added_at, done_at, body FROM sale "
+                          "WHERE state = ? ORDER BY seq", (DEAD,))
+        letters = []
+        for key, seq, status, problem, added, done, body in rows:
+            problem = json.loads(problem) if problem else {}
+            letters.append(DeadLetter(key, seq, status, str(problem.get("code", "")), problem,
+                                      _dt(added), _dt(done), json.loads(body)))
+        return letters
+
+    def requeue(self, key: str) -> bool:
+        """Put a dead letter back at its place in the queue (after someone fixed the cause)."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE sale SET state = ?, done_at = NULL, status = NULL, "
+                             "answer = NULL WHERE key = ? AND state = ?", (PENDING, key, DEAD))
+        return cur.rowcount == 1
+
+    # -- sync state ---------------------------------------------------------------------------
+
+    def _get(self, name: str) -> str | None:
+        rows = self._read("SELECT value FROM sync WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def _set(self, db: sqlite3.Connection, **values: str | None) -> None:
+        db.executemany("INSERT INTO sync (name, value) VALUES (?, ?) "
+                       "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                       list(values.items()))
+
+    def due(self, now: dt.datetime | None = None) -> bool:
+        """Whether a replay may run now (False while backing off after a failure)."""
+        next_at = self._get("next_attempt_at")
+        return next_at is None or (now or utcnow()) >= _dt(next_at)
+
+    def next_attempt_at(self) -> dt.datetime | None:
+        next_at = self._get("next_attempt_at")
+        return _dt(next_at) if next_at else None
+
+    def mark_online(self, now: dt.datetime | None = None) -> None:
+        """The back office answered (any call): end the backoff so a replay can run at once."""
+        with self._tx() as db:
+            self._set(db, online="1", failures="0", next_attempt_at=None,
+                      last_contact=_iso(now or utcnow()))
+
+    def mark_offline(self, error: str, now: dt.datetime | None = None) -> dt.datetime:
+        """The back office did not answer: record why and back off; returns the next attempt.
+
+        ``error`` must not hold a card number (:class:`~pos_agent.client.Offline` messages
+        never do).
+        """
+        now = now or utcnow()
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM sync WHERE name = 'failures'").fetchone()
+            failures = int(row[0] or 0) + 1 if row else 1
+            next_at = now + dt.timedelta(seconds=backoff_seconds(failures))
+            self._set(db, online="0", failures=str(failures), next_attempt_at=_iso(next_at),
+                      last_error=error[:500], last_error_at=_iso(now))
+        return next_at
+
+    def status(self) -> dict[str, Any]:
+        """For ``pos-agent status``: queue depth, dead letters, last sync, last error, online.
+
+        ``online`` is None until the back office was tried once.  Readable from another process
+        while the agent runs (WAL readers do not block the writer).
+        """
+        with self._lock:
+            counts = dict(self._db.execute(
+                "SELECT state, count(*) FROM sale WHERE state != ? GROUP BY state",
+                (DELIVERED,)).fetchall())
+            oldest = self._db.execute("SELECT min(added_at) FROM sale WHERE state = ?",
+                                      (PENDING,)).fetchone()[0]
+            sync = dict(self._db.execute("SELECT name, value FROM sync").fetchall())
+        online = sync.get("online")
+        return {
+            "depth": counts.get(PENDING, 0),
+            "dead_letters": counts.get(DEAD, 0),
+            "oldest_pending_at": oldest,
+            "online": None if online is None else online == "1",
+            "last_sync": sync.get("last_sync"),
+            "last_error": sync.get("last_error"),
+            "last_error_at": sync.get("last_error_at"),
+            "next_attempt_at": sync.get("next_attempt_at"),
+        }
+
+    # -- replay -------------------------------------------------------------------------------
+
+    def replay(self, client: BackOffice, *, now: dt.datetime | None = None, force: bool = False,
+               use_batch: bool | None = None) -> ReplayReport:
+        """Deliver pending sales in order until the queue is empty or the back office fails.
+
+        2xx: delivered, the answer kept.  4xx: dead letter (with the problem); replay goes on.
+        Offline (timeout, dropped connection, 5xx, 429, key in flight) or 401: stop, record
+        ``last_error`` and back off (:meth:`due`).  Skipped, unless ``force``, while backing
+        off; skipped if another thread of this process is replaying.
+
+        ``use_batch``: None (default) uses ``POST /checkouts/batch`` and falls back to one by
+        one on 404/405/413; False always commits one by one; True never falls back.
+        """
+        started = time.monotonic()
+        report = ReplayReport()
+        if not force and not self.due(now):
+            report.skipped = True
+        elif not self._replaying.acquire(blocking=False):
+            report.skipped = True
+        else:
+            try:
+                self._replay(client, report, use_batch)
+            finally:
+                self._replaying.release()
+        report.remaining = self.depth()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None) -> None:
+        while True:
+            items = self._read("SELECT key, body FROM sale WHERE state = ? ORDER BY seq LIMIT ?",
+                               (PENDING, BATCH_LIMIT))
+            if not items:
+                break
+            try:
+                outcomes = self._deliver(client, items, use_batch)
+            except _Stop as stop:
+                outcomes, report.stopped = stop.outcomes, stop.reason
+            self._record(outcomes, report)
+            if report.stopped is not None:
+                self.mark_offline(report.stopped)
+                return
+        with self._tx() as db:
+            now = utcnow()
+            self._set(db, online="1", failures="0", next_attempt_at=None,
+                      last_sync=_iso(now), last_contact=_iso(now))
+            db.execute("DELETE FROM sale WHERE state = ? AND done_at < ?",
+                       (DELIVERED, _iso(now - KEEP_DELIVERED)))
+
+    def _deliver(self, client: BackOffice, items: list[tuple[str, str]],
+                 use_batch: bool | None) -> list[Outcome]:
+        """Send ``items``; the outcome of each final answer as ``(key, state, status, body)``.
+
+        Raises :class:`_Stop` (with the outcomes so far) when the replay must stop.
+        """
+        batch_wanted = use_batch is True or (use_batch is None
+                                             and time.monotonic() >= self._batch_off_until)
+        if batch_wanted:
+            try:
+                return self._deliver_batch(client, items)
+            except Refused as exc:
+                if use_batch or exc.status not in (404, 405, 413):
+                    raise _Stop(f"batch refused: {exc}") from None
+                if exc.status != 413:
+                    self._batch_off_until = time.monotonic() + BATCH_RECHECK_S
+        return self._deliver_one_by_one(client, items)
+
+    def _deliver_batch(self, client: BackOffice,
+                       items: list[tuple[str, str]]) -> list[Outcome]:
+        try:
+            results = client.commit_batch([(key, json.loads(body)) for key, body in items])
+        except Offline as exc:
+            raise _Stop(str(exc)) from None
+        outcomes: list[Outcome] = []
+        for (key, _body), result in zip(items, results, strict=True):
+            if not isinstance(result, dict) or result.get("idempotency_key") != key:
+                raise _Stop("the batch answer is out of order", outcomes)
+            status = int(result.get("status") or 0)
+            try:
+                outcomes.append(_outcome(key, status, lambda s=status, r=result: answer(
+                    s, r.get("body"), "batch item")))
+            except _Stop as stop:
+                # Items after it may have been recorded by the back office; they are sent
+                # again next time and answered from its idempotency store.
+                raise _Stop(stop.reason, outcomes) from None
+        return outcomes
+
+    def _deliver_one_by_one(self, client: BackOffice,
+                            items: list[tuple[str, str]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for key, body in items:
+            try:
+                outcomes.append(_outcome(key, None, lambda k=key, b=body: client.commit(
+                    json.loads(b), k)))
+            except _Stop as stop:
+                raise _Stop(stop.reason, outcomes) from None
+        return outcomes
+
+    def _record(self, outcomes: list[Outcome], report: ReplayReport) -> None:
+        """Mark a chunk of answers in one transaction (delivered marks need no fsync each:
+        a lost mark only means the sale is sent again and answered from the idempotency store).
+        """
+        if not outcomes:
+            return
+        done = _iso(utcnow())
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE sale SET state = ?, status = ?, answer = ?, done_at = ?, "
+                "attempts = attempts + 1 WHERE key = ? AND state = ?",
+                [(state, status, json.dumps(body), done, key, PENDING)
+                 for key, state, status, body in outcomes])
+        report.delivered += sum(1 for o in outcomes if o[1] == DELIVERED)
+        report.dead += sum(1 for o in outcomes if o[1] == DEAD)
+
+
+def _outcome(key: str, status: int | None, send: Callable[[], Any]) -> Outcome:
+    """Run ``send()``; a 2xx is delivered, a 4xx dead; stopping errors raise :class:`_Stop`."""
+    try:
+        body = send()
+    except Offline as exc:
+        raise _Stop(str(exc)) from None
+    except Refused as exc:
+        if exc.status in HALT_STATUSES:
+            raise _Stop(str(exc)) from None
+        return key, DEAD, exc.status, {**exc.problem, "code": exc.code, "status": exc.status}
+    return key, DELIVERED, status, body if isinstance(body, dict) else {"answer": body}
+
+
+def backoff_seconds(failures: int) -> float:
+    """Wait after ``failures`` failed replays in a row: doubling from 1 s, capped, jittered."""
+    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (max(failures, 1) - 1))
+    return delay * (1 + random.uniform(0, BACKOFF_JITTER))  # noqa: S311 (jitter, not security)
+
+
+def _coupon_key(code: str) -> str:
+    """Coupons are compared in canonical form; anything else (a signed payload's id) as is."""
+    try:
+        return normalise_code(code)
+    except MalformedCode:
+        return code.strip()
+
+
+def _iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
