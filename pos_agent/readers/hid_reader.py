@@ -1,0 +1,240 @@
+"""Keyboard-wedge scanners (evdev): the thin device edge around :class:`KeyDecoder`.
+
+Kept thin on purpose: everything that can be decided without a device (decoding, expiry,
+matching a device by its ids) is pure code in ``hid.py``, ``keymaps.py`` and
+:func:`match_input_device`, and tested there.  This class only opens, grabs, waits and reads.
+
+Invariants:
+
+- The device is grabbed exclusively (EVIOCGRAB) so its keystrokes never reach another program
+  (a scanned card number must not land in whatever window has the focus).
+- Waiting is ``select`` with a timeout; the stop event is looked at between waits.
+- Removal (OSError, ENODEV) drops the partial scan, releases the device and retries with capped
+  exponential backoff waited on the stop event: no busy loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import evdev
+from evdev import ecodes
+
+from pos_agent.readers.base import Backoff, OnReject, OnScan, RawScan, Rejected, deliver
+from pos_agent.readers.hid import KeyDecoder, KeyDrop
+
+if TYPE_CHECKING:
+    from pos_agent.readers.config import HidDeviceConfig, OnState
+
+log = logging.getLogger(__name__)
+
+WAIT_TIMEOUT = 0.2
+
+
+@dataclass(frozen=True)
+class InputDeviceInfo:
+    """What identifies an input device (read from evdev, or built by hand in tests)."""
+
+    path: str
+    name: str
+    vendor: int
+    product: int
+    uniq: str
+    has_enter: bool  # can type Enter: the keyboard node of a scanner, not its mouse or consumer
+
+
+def input_device_info(device: evdev.InputDevice) -> InputDeviceInfo:
+    keys = device.capabilities().get(ecodes.EV_KEY, [])
+    return InputDeviceInfo(
+        path=device.path,
+        name=device.name,
+        vendor=device.info.vendor,
+        product=device.info.product,
+        uniq=device.uniq or "",
+        has_enter=ecodes.KEY_ENTER in keys,
+    )
+
+
+def match_input_device(
+    devices: Iterable[InputDeviceInfo], vid: int, pid: int, serial_number: str | None = None
+) -> str:
+    """The event node of the one keyboard with this VID:PID (and serial number, as ``uniq``).
+
+    LookupError if none or several match.
+    """
+    matches = sorted(
+        d.path
+        for d in devices
+        if d.has_enter
+        and d.vendor == vid
+        and d.product == pid
+        and (serial_number is None or d.uniq == serial_number)
+    )
+    wanted = f"{vid:04x}:{pid:04x}" + (f" serial {serial_number}" if serial_number else "")
+    if not matches:
+        raise LookupError(f"no keyboard input device with usb {wanted} attached")
+    if len(matches) > 1:
+        raise LookupError(
+            f"{len(matches)} input devices match usb {wanted} ({', '.join(matches)}); "
+            "set serial_number or path"
+        )
+    return matches[0]
+
+
+def list_input_devices() -> list[InputDeviceInfo]:
+    """Every input device this process may read (others are skipped, not an error)."""
+    found = []
+    for path in evdev.list_devices():
+        try:
+            device = evdev.InputDevice(path)
+        except OSError:
+            continue  # not readable by this user: not ours to use
+        try:
+            found.append(input_device_info(device))
+        finally:
+            device.close()
+    return found
+
+
+class HidReader:
+    """Reads one keyboard-wedge device in the calling thread until ``stop`` is set."""
+
+    kind = "hid"
+
+    def __init__(
+        self,
+        config: HidDeviceConfig,
+        on_scan: OnScan,
+        on_reject: OnReject | None = None,
+        *,
+        on_state: OnState | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self._on_scan = on_scan
+        self._on_reject = on_reject
+        self._on_state = on_state
+        self._decoder = KeyDecoder(config.layout, max_age=config.max_age)
+        self._state = "stopped"
+        self._path: str | None = None
+        self._last_error: str | None = None
+        self._scans = 0
+        self._rejected = 0
+
+    def status(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "where": self.config.where(),
+            "state": self._state,
+            "port": self._path,
+            "scans": self._scans,
+            "rejected": self._rejected,
+            "last_error": self._last_error,
+        }
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
+        try:
+            while not stop.is_set():
+                device = self._open()
+                if device is None:
+                    stop.wait(backoff.next())
+                    continue
+                try:
+                    self._pump(device, stop, backoff)
+                finally:
+                    self._release(device)
+                if not stop.is_set():
+                    self._set_state("waiting")
+                    stop.wait(backoff.next())
+        finally:
+            self._set_state("stopped")
+
+    def _open(self) -> evdev.InputDevice | None:
+        try:
+            path = self.config.path
+            if path is None:
+                assert self.config.vid is not None and self.config.pid is not None
+                path = match_input_device(
+                    list_input_devices(), self.config.vid, self.config.pid,
+                    self.config.serial_number,
+                )  # fmt: skip
+            device = evdev.InputDevice(path)
+            if self.config.grab:
+                try:
+                    device.grab()
+                except OSError:
+                    device.close()
+                    raise
+        except (LookupError, OSError) as exc:
+            self._failed(f"cannot open: {exc}")
+            return None
+        self._path = path
+        self._last_error = None
+        log.info("reader %s: connected to %s", self.name, path, extra={"device": self.name})
+        self._set_state("connected")
+        return device
+
+    def _pump(self, device: evdev.InputDevice, stop: threading.Event, backoff: Backoff) -> None:
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([device.fd], [], [], WAIT_TIMEOUT)
+                if not ready:
+                    continue
+                events = list(device.read())
+            except BlockingIOError:
+                continue  # woken with nothing to read
+            except OSError as exc:  # ENODEV: unplugged
+                self._failed(f"device lost: {exc}")
+                drop = self._decoder.reset(time.time())
+                if drop is not None:
+                    self._handle(drop)
+                return
+            backoff.reset()
+            for event in events:
+                result = self._decoder.feed(event)
+                if result is not None:
+                    self._handle(result)
+
+    def _handle(self, result: object) -> None:
+        if isinstance(result, KeyDrop):
+            self._rejected += 1
+            log.warning(
+                "reader %s: dropped %d chars: %s", self.name, result.length, result.reason,
+                extra={"device": self.name, "event": "rejected", "chars": result.length},
+            )  # fmt: skip
+            if self._on_reject is not None:
+                rejected = Rejected(self.name, result.reason, result.length, time.monotonic())
+                deliver(self.name, self._on_reject, rejected)
+            return
+        text = result.text  # type: ignore[attr-defined]
+        self._scans += 1
+        log.debug("reader %s: scan of %d chars", self.name, len(text), extra={"device": self.name})
+        deliver(self.name, self._on_scan, RawScan(self.name, text, time.monotonic()))
+
+    def _release(self, device: evdev.InputDevice) -> None:
+        self._path = None
+        for release in (device.ungrab, device.close):
+            try:
+                release()
+            except OSError:
+                pass  # already gone with the device
+
+    def _failed(self, message: str) -> None:
+        if message != self._last_error:
+            log.warning("reader %s: %s", self.name, message, extra={"device": self.name})
+        self._last_error = message
+
+    def _set_state(self, state: str) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        if self._on_state is not None:
+            deliver(self.name, self._on_state, self.name, state)
