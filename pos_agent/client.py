@@ -201,12 +201,10 @@ class BackOffice:
                                                           send_headers, deadline)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            log.info("back office unreachable", extra={"method": method, "path": shown,
-                                                       "error": type(exc).__name__})
+            log.info("back office unreachable: %s %s (%s)", method, shown, type(exc).__name__)
             raise Offline(f"{method} {shown}: {_describe(exc)}") from None
-        log.debug("back office answered", extra={
-            "method": method, "path": shown, "status": status,
-            "ms": round((time.monotonic() - started) * 1000, 1)})
+        log.debug("back office answered %s %s: %d in %.1f ms", method, shown, status,
+                  (time.monotonic() - started) * 1000)
         return _interpret(method, shown, status, reply, reply_headers), reply_headers
 
     def _exchange(self, method: str, path: str, payload: bytes | None, headers: dict[str, str],

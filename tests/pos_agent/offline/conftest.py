@@ -1,0 +1,238 @@
+"""A real back office for the offline tests, and the stand-ins for a network that misbehaves.
+
+``back_office``: the ``loyalty`` app (``create_app``) on a migrated SQLite copy in the test's tmp
+dir (PostgreSQL when the suite runs with ``LOYALTY_TEST_DATABASE_URL``), served by werkzeug's
+threaded server on a free port, seeded through the services as tests/factories.py does: one AED
+store, a till with its token, members with points, products, a base earning rule.
+
+``proxy``: a TCP proxy in front of it that forwards bytes both ways, records what the till sent,
+and can drop a connection after the back office has answered but before the till hears it.
+
+``silent_server``: a socket that accepts connections and never answers.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from loyalty.baskets.models import Basket
+from loyalty.catalog.models import Category, Product
+from loyalty.db import utcnow
+from loyalty.ledger.models import Posting, PostingKind
+from loyalty.ledger.services import PostingRequest, earn_points, member_balance
+from loyalty.ledger.verify import verify_ledger
+from loyalty.rules.models import RuleKind
+from loyalty.rules.services import add_earning_rule
+from pos_agent.client import BackOffice
+from tests.factories import LONG_AGO, make_member, make_store, till_token
+
+START_POINTS = 10_000
+PRODUCTS = (("MILK", "Milk 1L", 650, "4006381333931"), ("BREAD", "Bread", 400, "96385074"),
+            ("RICE", "Rice 5kg", 3200, "036000291452"), ("DATES", "Dates 1kg", 2500, None),
+            ("TEA", "Tea 100 bags", 1200, None))
+
+
+@dataclass
+class BackOfficeServer:
+    url: str
+    token: str
+    cards: list[str]
+    member_ids: list[int]
+    phones: list[str]
+    app: object
+    _session_factory: object = field(repr=False)
+
+    def client(self, timeout: float = 2.0, url: str | None = None) -> BackOffice:
+        return BackOffice(url or self.url, self.token, timeout=timeout)
+
+    def session(self) -> Session:
+        return self._session_factory()  # type: ignore[operator]
+
+    def baskets_by_ref(self) -> collections.Counter[str]:
+        """How many baskets the back office holds per external_ref (the tests' sale id)."""
+        with self.session() as s:
+            rows = s.execute(select(Basket.external_ref, func.count())
+                             .group_by(Basket.external_ref)).all()
+        return collections.Counter({ref: n for ref, n in rows})
+
+    def earn_postings_per_basket(self) -> collections.Counter[int]:
+        with self.session() as s:
+            rows = s.execute(select(Posting.basket_id, func.count())
+                             .where(Posting.kind == PostingKind.EARN)
+                             .group_by(Posting.basket_id)).all()
+        return collections.Counter({basket: n for basket, n in rows})
+
+    def balance(self, member_id: int) -> int:
+        with self.session() as s:
+            return member_balance(s, member_id)
+
+    def ledger_problems(self) -> list[str]:
+        with self.session() as s:
+            return [str(p) for p in verify_ledger(s)]
+
+
+def sale_body(card: str, ref: str, *, lines: int = 2, redeem: int = 0,
+              currency: str = "AED") -> dict:
+    """A commit body as the till sends it; ``ref`` (external_ref) names the sale in tests."""
+    skus = [p[0] for p in PRODUCTS]
+    return {
+        "currency": currency,
+        "card_number": card,
+        "external_ref": ref,
+        "redeem_points": redeem,
+        "lines": [{"sku": skus[n % len(skus)], "quantity": 1 + n % 2,
+                   "unit_price_minor": PRODUCTS[n % len(PRODUCTS)][2]} for n in range(lines)],
+    }
+
+
+def _seed(db: Session, settings) -> tuple[str, list[str], list[int], list[str]]:  # type: ignore[no-untyped-def]
+    store = make_store(db, "AED")
+    grocery = Category(code="grocery", name="Grocery")
+    db.add(grocery)
+    db.flush()
+    db.add_all([Product(sku=sku, name=name, category_id=grocery.id, price_minor=price,
+                        currency="AED", barcode=barcode)
+                for sku, name, price, barcode in PRODUCTS])
+    add_earning_rule(db, "1 point per AED", RuleKind.BASE, valid_from=LONG_AGO)
+    cards, ids, phones = [], [], []
+    for n in range(3):
+        phone = f"+97150123456{n}"
+        member, card = make_member(db, settings, name=f"Member {n}", phone=phone)
+        earn_points(db, PostingRequest(PostingKind.ADJUST, member.id, START_POINTS, utcnow(),
+                                       reason="test float"), 365)
+        cards.append(card.number)
+        ids.append(member.id)
+        phones.append(phone)
+    token = till_token(db, store)
+    db.commit()
+    return token, cards, ids, phones
+
+
+@pytest.fixture
+def back_office(app, db, settings) -> Iterator[BackOfficeServer]:  # type: ignore[no-untyped-def]
+    token, cards, ids, phones = _seed(db, settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                              name="back-office", daemon=True)
+    thread.start()
+    try:
+        yield BackOfficeServer(f"http://127.0.0.1:{server.server_port}", token, cards, ids,
+                               phones, app, app.extensions["loyalty.db"].session_factory)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class Proxy:
+    """A TCP proxy to ``upstream`` that records what clients sent.
+
+    ``drop_answers(n)``: the next ``n`` answers from upstream are swallowed and the client's
+    connection is reset instead: the back office did the work, the till never heard.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.sent = bytearray()
+        self.dropped = 0
+        self._drop = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def drop_answers(self, n: int) -> None:
+        with self._lock:
+            self._drop = n
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            self._open += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if from_client:
+                    with self._lock:
+                        self.sent += data
+                elif self._take_drop():
+                    _reset(dst)
+                    src.close()
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _take_drop(self) -> bool:
+        with self._lock:
+            if self._drop <= 0:
+                return False
+            self._drop -= 1
+            self.dropped += 1
+            return True
+
+    def close(self) -> None:
+        self._listener.close()
+        for s in self._open:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with RST (linger 0): the client sees the connection drop, not a clean end."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+    except OSError:
+        pass
+
+
+@pytest.fixture
+def proxy(back_office: BackOfficeServer) -> Iterator[Proxy]:
+    host, port = back_office.url.removeprefix("http://").split(":")
+    p = Proxy((host, int(port)))
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A URL whose server accepts the connection (the kernel does) and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+@pytest.fixture
+def closed_port() -> str:
+    """A URL nobody listens on: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
