@@ -10,6 +10,7 @@ is exactly what the printer gets.
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from collections.abc import Iterator, Sequence
 
 from escpos.escpos import Escpos
@@ -31,7 +32,7 @@ def render_slip(printer: Escpos, slip: Slip, cfg: PrinterConfig | None = None) -
     """
     cfg = cfg or PrinterConfig(paper_dots=_profile_width(printer))
     rtl = is_rtl(slip.language)
-    if _profile_width(printer) != cfg.paper_dots:
+    if _profile_pixels(printer) != cfg.paper_dots:
         know_paper_width(printer, cfg.paper_dots)
     printer.hw("INIT")
     for run in _runs(layout_slip(slip)):
@@ -119,15 +120,42 @@ def _as_text(row: TextBlock, cfg: PrinterConfig, rtl: bool) -> list[str] | None:
     codec = cfg.arabic_codec
     if codec is None:
         return None
-    start, end = shape(row.start, rtl=True), shape(row.end, rtl=True)
+    start = _in_codepage(shape(row.start, rtl=True), codec)
+    end = _in_codepage(shape(row.end, rtl=True), codec)
+    if start is None or end is None:
+        return None  # a letter the code page lacks (Persian پ چ ژ گ in CP864)
     if len(start) + len(end) + 1 > columns:
         return None  # wrapping shaped, reversed text by characters would scramble it
-    line = start.center(columns) if row.center else end + start.rjust(columns - len(end))
-    try:
-        line.encode(codec)
-    except UnicodeEncodeError:
-        return None  # a letter the code page lacks (Persian پ چ ژ گ in CP864)
-    return [line]
+    return [start.center(columns) if row.center else end + start.rjust(columns - len(end))]
+
+
+def _in_codepage(text: str, codec: str) -> str | None:
+    """``text`` with each letter form the code page lacks replaced by the form it prints with
+    (CP864 draws a medial letter with its initial glyph, a final one with its isolated glyph);
+    None if some character has no stand-in."""
+    out = []
+    for char in text:
+        for candidate in (char, _stand_in(char)):
+            try:
+                candidate.encode(codec)
+            except UnicodeEncodeError:
+                continue
+            out.append(candidate)
+            break
+        else:
+            return None
+    return "".join(out)
+
+
+def _stand_in(char: str) -> str:
+    name = unicodedata.name(char, "")
+    for form, instead in ((" MEDIAL FORM", " INITIAL FORM"), (" FINAL FORM", " ISOLATED FORM")):
+        if name.endswith(form):
+            try:
+                return unicodedata.lookup(name.removesuffix(form) + instead)
+            except KeyError:
+                return char
+    return char
 
 
 def _fit(start: str, end: str, columns: int, center: bool) -> list[str]:
@@ -159,6 +187,10 @@ def _emit_text(printer: Escpos, row: TextBlock, lines: list[str], cfg: PrinterCo
         printer.set(bold=False, normal_textsize=True)
 
 
+def _profile_pixels(printer: Escpos) -> object:
+    return printer.profile.profile_data.get("media", {}).get("width", {}).get("pixels")
+
+
 def _profile_width(printer: Escpos) -> int:
-    pixels = printer.profile.profile_data.get("media", {}).get("width", {}).get("pixels")
+    pixels = _profile_pixels(printer)
     return pixels if isinstance(pixels, int) and pixels in (384, 512, 576) else 384

@@ -31,7 +31,7 @@ def mask_card(number: str) -> str:
     error never repeats the number.
     """
     digits = re.sub(r"[\s-]", "", number)
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError("a card number to mask has only digits")
     if looks_like_payment_card(digits):
         raise ValueError("payment card: not a loyalty card, never printed")
