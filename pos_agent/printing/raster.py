@@ -61,8 +61,13 @@ def _row_font(row: Row) -> ImageFont.FreeTypeFont:
 
 
 def _line_height(face: ImageFont.FreeTypeFont) -> int:
-    ascent, descent = face.getmetrics()
-    return ascent + descent
+    """1.5 em: the font's own ascent + descent (2.1 em, room for stacked marks we never print)
+    would make a raster slip 40 % longer, and slower down a serial line."""
+    return round(face.size * 1.5)
+
+
+def _baseline(face: ImageFont.FreeTypeFont) -> int:
+    return round(face.size * 0.95)  # ink spans about -0.9 .. +0.5 em around it
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont, room: int, rtl: bool) -> list[str]:
@@ -106,7 +111,7 @@ def rows_image(rows: Sequence[Row | Rule], width: int, *, rtl: bool) -> Image.Im
     image = Image.new("L", (width, max(y, 1)), WHITE)
     draw = ImageDraw.Draw(image)
     for text, face, x, top in ops:
-        draw.text((x, top), text, font=face, fill=BLACK)
+        draw.text((x, top + _baseline(face)), text, font=face, fill=BLACK, anchor="ls")
     for rule_y in rules:
         draw.line((MARGIN, rule_y, width - MARGIN, rule_y), fill=BLACK, width=2)
     return to_bilevel(image)

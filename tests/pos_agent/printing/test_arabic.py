@@ -101,3 +101,14 @@ def test_the_catalogue_is_complete_and_uses_each_languages_letters() -> None:
     assert label("line", "fa", qty=2, name="شیر") == "2 × شیر"
     with pytest.raises(ValueError, match="no slip texts"):
         label("total", "de")
+
+
+def test_a_long_arabic_line_wraps_by_words_within_the_paper(tmp_path: Path) -> None:
+    one = rows_image([Row("حليب طازج", "12.50 AED")], 384, rtl=True)
+    name = "حليب طازج كامل الدسم من مزارع العين عبوة عائلية كبيرة"
+    two = rows_image([Row(name, "12.50 AED")], 384, rtl=True)
+    assert two.height >= 2 * one.height  # wrapped onto more lines, not cut off
+    path = tmp_path / "wrapped.png"
+    two.save(path)
+    left, _, right, _ = _ink_box(path) or (0, 0, 0, 0)
+    assert left >= MARGIN - 1 and right <= 384 - MARGIN + 1  # nothing runs off the paper

@@ -12,6 +12,7 @@ from pos_agent.printer import (
     CATALOGUE,
     PrinterConfig,
     SlipCoupon,
+    Store,
     render_preview,
     render_slip,
     shape,
@@ -161,7 +162,16 @@ def test_persian_letters_missing_from_the_code_page_fall_back_to_raster() -> Non
     assert "پرداخت".encode() not in out
 
 
-def test_a_coupon_without_payload_and_one_with_it() -> None:
+def test_an_arabic_store_name_on_an_english_slip_is_the_only_raster_row() -> None:
+    slip = make_slip("en", coupons=False, store=Store("سوق النور", "Asia/Dubai"))
+    out = printed(slip, paper_dots=576)
+    images = rasters(out)
+    assert len(images) == 1 and images[0].width_bytes == 72
+    assert out.index(b"Till") > images[0].end  # the name heads the slip, the rest is text
+    assert "النور".encode() not in out
+
+
+def test_a_coupon_without_a_payload_prints_a_code_128_of_its_code() -> None:
     slip = dataclasses.replace(make_slip("en"), coupons=[SlipCoupon(QR_CODE)])
     images = rasters(printed(slip, paper_dots=384))
     assert decoded([r.image for r in images]) == {"Code128": QR_CODE}
