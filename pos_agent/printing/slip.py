@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.coupons.codes import display_code
@@ -90,7 +90,10 @@ class Slip:
             raise ValueError("a slip's time must be timezone-aware")
         if self.masked_card is not None and len(_DIGITS.findall(self.masked_card)) > 8:
             raise ValueError("masked_card shows too many digits: pass it through mask_card")
-        ZoneInfo(self.store.timezone)  # an unknown zone fails here, not half-way through a print
+        try:  # an unknown zone fails here, not half-way through a print
+            ZoneInfo(self.store.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"unknown time zone {self.store.timezone!r} for the store") from None
 
 
 # --- layout ------------------------------------------------------------------------------------

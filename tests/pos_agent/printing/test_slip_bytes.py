@@ -51,6 +51,23 @@ def test_english_slip_is_text_with_the_figures_right_aligned() -> None:
     assert b"Card" + b" " * 25 + b"9871 \x1bt\x10\x95\x95\x95\x95 \x95\x95\x95\x95 1237\n" in out
 
 
+def test_the_store_heads_the_slip_with_its_address_when_it_has_one() -> None:
+    out = printed(make_slip("en", coupons=False), paper_dots=384)  # 32 columns; 16 when big
+    assert out.index(b" Al Noor Market\n") < out.index(b"     Sheikh Zayed Rd, Dubai\n")
+    assert b"\x1b!0\x1bE\x01" in out[: out.index(b"Al Noor")]  # double size (ESC ! 0x30), bold
+    bare = printed(make_slip("en", coupons=False, store=Store("Al Noor", "Asia/Dubai")),
+                   paper_dots=384)
+    assert b"Sheikh" not in bare and b"Al Noor" in bare
+    with pytest.raises(ValueError, match="unknown time zone"):
+        make_slip("en", store=Store("Al Noor", "Mars/Olympus"))
+
+
+def test_without_a_config_the_slip_fits_58_mm_paper() -> None:
+    printer = Dummy()
+    render_slip(printer, make_slip("ar"))
+    assert {r.width_bytes for r in rasters(printer.output)} == {384 // 8}
+
+
 def test_the_full_card_number_is_never_sent() -> None:
     for language in ("en", "ar", "fa"):
         out = printed(make_slip(language), paper_dots=384)
