@@ -131,7 +131,7 @@ _JUNK_MESSAGES: dict[str, str] = {
     "card_check": _("The card number does not check out: scan it again or type it."),
     "check_digit": _("The barcode's check digit is wrong: scan it again or type the number."),
     "add_on": _("Only the small add-on barcode was read: scan the main barcode."),
-    "gs1": _("The GS1 barcode could not be read: scan it again."),
+    "gs1": _("The product label could not be read: scan it again."),
     "gs1_no_gtin": _("This label has no product number (GTIN): scan the item's own barcode."),
     "coupon": _("The coupon could not be read: scan it again or type its code."),
     "function": _("Unknown function barcode."),
@@ -226,7 +226,10 @@ def _from_swipe(swipe: Swipe | None, programme: _Programme) -> Scan:
     if swipe is None:
         return _junk("swipe_again")
     numbers = [t.number for t in swipe.tracks if t.number]
-    if any(looks_like_payment_card(n) for n in numbers):
+    # A lone short track 3 reads as track 2 with its format code in front; a PAN never
+    # starts with 0 (ISO/IEC 7812 keeps MII 0 out of payments), so look behind it too.
+    behind = [n[2:] for n in numbers if n.startswith("0")]
+    if any(looks_like_payment_card(n) for n in numbers + behind):
         return PaymentCard()
     members = {n for n in numbers if is_programme_number(n, *programme)}
     if members:  # two different programme numbers on one card: a misread

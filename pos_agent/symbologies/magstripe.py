@@ -102,14 +102,18 @@ def _after_track(text: str, raw: str, pos: int) -> list[int]:
 
 def _decode_track(raw: str, semicolon_tracks_before: int) -> Track | None:
     if raw[0] == "%":
-        match, number = _TRACK1.fullmatch(raw), 1
-    elif raw[0] == "+" or semicolon_tracks_before >= 1:
-        match, number = _TRACK3.fullmatch(raw), 3
-    else:
-        match, number = _TRACK2.fullmatch(raw), 2
-    if match is None or len(raw) > _MAX_TRACK[number]:
+        return _match(raw, 1, _TRACK1)
+    if raw[0] == "+" or semicolon_tracks_before >= 1:
+        return _match(raw, 3, _TRACK3)
+    # A first ';' track is track 2, unless only track 3's layout or length fits it.
+    return _match(raw, 2, _TRACK2) or _match(raw, 3, _TRACK3)
+
+
+def _match(raw: str, track: int, layout: re.Pattern[str]) -> Track | None:
+    match = layout.fullmatch(raw)
+    if match is None or len(raw) > _MAX_TRACK[track]:
         return None
-    return Track(number, match["number"], match.groupdict().get("fc") or "")
+    return Track(track, match["number"], match.groupdict().get("fc") or "")
 
 
 def lrc(raw: str) -> str:
