@@ -349,14 +349,15 @@ class Outbox:
             report.skipped = True
         else:
             try:
-                self._replay(client, report, use_batch)
+                self._replay(client, report, use_batch, now)
             finally:
                 self._replaying.release()
         report.remaining = self.depth()
         report.seconds = time.monotonic() - started
         return report
 
-    def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None) -> None:
+    def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None,
+                now: dt.datetime | None) -> None:
         while True:
             items = self._read("SELECT key, body FROM sale WHERE state = ? ORDER BY seq LIMIT ?",
                                (PENDING, BATCH_LIMIT))
@@ -368,10 +369,10 @@ class Outbox:
                 outcomes, report.stopped = stop.outcomes, stop.reason
             self._record(outcomes, report)
             if report.stopped is not None:
-                self.mark_offline(report.stopped)
+                self.mark_offline(report.stopped, now)
                 return
+        now = now or utcnow()
         with self._tx() as db:
-            now = utcnow()
             self._set(db, online="1", failures="0", next_attempt_at=None,
                       last_sync=_iso(now), last_contact=_iso(now))
             db.execute("DELETE FROM sale WHERE state = ? AND done_at < ?",

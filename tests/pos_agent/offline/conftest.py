@@ -34,11 +34,9 @@ from loyalty.rules.models import RuleKind
 from loyalty.rules.services import add_earning_rule
 from pos_agent.client import BackOffice
 from tests.factories import LONG_AGO, make_member, make_store, till_token
+from tests.pos_agent.offline.sales import PRODUCTS, sale_body  # noqa: F401 (re-exported)
 
 START_POINTS = 10_000
-PRODUCTS = (("MILK", "Milk 1L", 650, "4006381333931"), ("BREAD", "Bread", 400, "96385074"),
-            ("RICE", "Rice 5kg", 3200, "036000291452"), ("DATES", "Dates 1kg", 2500, None),
-            ("TEA", "Tea 100 bags", 1200, None))
 
 
 @dataclass
@@ -50,6 +48,8 @@ class BackOfficeServer:
     phones: list[str]
     app: object
     _session_factory: object = field(repr=False)
+    hidden: set[str] = field(default_factory=set)  # paths answered 404, as an older version
+
 
     def client(self, timeout: float = 2.0, url: str | None = None) -> BackOffice:
         return BackOffice(url or self.url, self.token, timeout=timeout)
@@ -80,20 +80,6 @@ class BackOfficeServer:
             return [str(p) for p in verify_ledger(s)]
 
 
-def sale_body(card: str, ref: str, *, lines: int = 2, redeem: int = 0,
-              currency: str = "AED") -> dict:
-    """A commit body as the till sends it; ``ref`` (external_ref) names the sale in tests."""
-    skus = [p[0] for p in PRODUCTS]
-    return {
-        "currency": currency,
-        "card_number": card,
-        "external_ref": ref,
-        "redeem_points": redeem,
-        "lines": [{"sku": skus[n % len(skus)], "quantity": 1 + n % 2,
-                   "unit_price_minor": PRODUCTS[n % len(PRODUCTS)][2]} for n in range(lines)],
-    }
-
-
 def _seed(db: Session, settings) -> tuple[str, list[str], list[int], list[str]]:  # type: ignore[no-untyped-def]
     store = make_store(db, "AED")
     grocery = Category(code="grocery", name="Grocery")
@@ -120,13 +106,25 @@ def _seed(db: Session, settings) -> tuple[str, list[str], list[int], list[str]]:
 @pytest.fixture
 def back_office(app, db, settings) -> Iterator[BackOfficeServer]:  # type: ignore[no-untyped-def]
     token, cards, ids, phones = _seed(db, settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    hidden: set[str] = set()
+
+    def older_version(environ, start_response):  # type: ignore[no-untyped-def]
+        """The real app, less the paths in ``hidden`` (a back office not yet upgraded)."""
+        if environ.get("PATH_INFO") in hidden:
+            body = b'{"code": "not_found", "status": 404, "title": "Not Found"}'
+            start_response("404 NOT FOUND", [("Content-Type", "application/problem+json"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, older_version, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,),
                               name="back-office", daemon=True)
     thread.start()
     try:
         yield BackOfficeServer(f"http://127.0.0.1:{server.server_port}", token, cards, ids,
-                               phones, app, app.extensions["loyalty.db"].session_factory)
+                               phones, app, app.extensions["loyalty.db"].session_factory,
+                               hidden)
     finally:
         server.shutdown()
         server.server_close()
@@ -137,7 +135,7 @@ class Proxy:
     """A TCP proxy to ``upstream`` that records what clients sent.
 
     ``drop_answers(n)``: the next ``n`` answers from upstream are swallowed and the client's
-    connection is reset instead: the back office did the work, the till never heard.
+    connection is ended instead: the back office did the work, the till never heard.
     """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
@@ -175,7 +173,7 @@ class Proxy:
                     with self._lock:
                         self.sent += data
                 elif self._take_drop():
-                    _reset(dst)
+                    _hang_up(dst)
                     src.close()
                     return
                 dst.sendall(data)
@@ -204,10 +202,11 @@ class Proxy:
                 pass
 
 
-def _reset(sock: socket.socket) -> None:
-    """Close with RST (linger 0): the client sees the connection drop, not a clean end."""
+def _hang_up(sock: socket.socket) -> None:
+    """End the connection now (shutdown wakes the pump blocked reading it; close alone would
+    not): the client sees it end before any answer."""
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.shutdown(socket.SHUT_RDWR)
         sock.close()
     except OSError:
         pass
