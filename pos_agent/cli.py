@@ -1,10 +1,177 @@
-"""``pos-agent ...`` commands."""
+"""``pos-agent ...`` commands: run the agent, show its status and devices, simulate a checkout."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 import click
+
+from pos_agent.config import AgentConfig, ConfigError, load_config
+
+DEFAULT_CONFIG = "/etc/pos-agent/agent.toml"
+
+
+def _config(path: str) -> AgentConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(f"config: {exc}") from None
 
 
 @click.group()
 def main() -> None:
-    """The till agent (see the POS agent issue; not built yet)."""
+    """The till agent: devices, till session, offline outbox, slips."""
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The agent's TOML file.")
+def run(config_path: str) -> None:
+    """Run the agent until SIGTERM or SIGINT."""
+    from pos_agent.agent import Agent, setup_logging
+
+    config = _config(config_path)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    screen = config.display and sys.stdout.isatty()
+    if screen:  # the screen is the cashier's: the log goes to a file beside the outbox
+        log_file = (config.data_dir / "agent.log").open("a", encoding="utf-8")
+        setup_logging(config.log_level, log_file)
+    else:
+        setup_logging(config.log_level)
+    Agent(config, display=sys.stdout if screen else None).run()
+
+
+@main.command()
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(config_path: str, as_json: bool) -> None:
+    """Online or offline, queue depth, dead letters, devices, last sync."""
+    config = _config(config_path)
+    report = gather_status(config)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(format_status(report))
+
+
+def gather_status(config: AgentConfig) -> dict[str, Any]:
+    """From the outbox and cache files, and from the running agent's local API if it is up."""
+    report: dict[str, Any] = {"agent": "not running", "config": str(config.path or "")}
+    if config.outbox_path.exists():
+        from pos_agent.outbox import Outbox
+
+        with Outbox(config.outbox_path) as outbox:
+            report["outbox"] = outbox.status()
+            report["dead_letter_list"] = [
+                {"key": d.key, "status": d.status, "code": d.code, "reason": d.reason,
+                 "added_at": d.added_at.isoformat()} for d in outbox.dead_letters()]
+    else:
+        report["outbox"] = None
+    report["cache"] = _cache_status(config.cache_path)
+    live = _live_status(config)
+    if live is not None:
+        report["agent"] = "running"
+        report["live"] = live
+    return report
+
+
+def _cache_status(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        products = conn.execute("SELECT count(*) FROM product").fetchone()[0]
+        refreshed = conn.execute(
+            "SELECT value FROM setting WHERE name = 'catalog_refreshed_at'").fetchone()
+        members = conn.execute("SELECT count(*) FROM member_by_card").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return {"products": products, "members": members,
+            "catalog_refreshed_at": refreshed[0] if refreshed else None}
+
+
+def _live_status(config: AgentConfig) -> dict[str, Any] | None:
+    if not config.local_api_port:
+        return None
+    request = urllib.request.Request(  # noqa: S310 - a fixed http://127.0.0.1 URL
+        f"http://127.0.0.1:{config.local_api_port}/status",
+        headers={"Authorization": f"Bearer {config.local_token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=1.0) as answer:  # noqa: S310
+            return json.loads(answer.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def format_status(report: dict[str, Any]) -> str:
+    live = report.get("live") or {}
+    outbox = report.get("outbox") or {}
+    if live:
+        online = "online" if live.get("online") else "OFFLINE"
+    elif outbox.get("online") is None:
+        online = "unknown (agent not running, never synced)"
+    else:
+        online = ("online" if outbox["online"] else "OFFLINE") + " (when the agent last ran)"
+    out = [f"agent         {report['agent']}",
+           f"back office   {online}",
+           f"queue         {outbox.get('depth', 0)} sale(s) waiting"
+           + (f", oldest {outbox['oldest_pending_at']}" if outbox.get("oldest_pending_at")
+              else ""),
+           f"dead letters  {outbox.get('dead_letters', 0)}",
+           f"last sync     {outbox.get('last_sync') or 'never'}"]
+    if outbox.get("last_error"):
+        out.append(f"last error    {outbox['last_error']} at {outbox.get('last_error_at')}")
+    cache = report.get("cache")
+    if cache:
+        out.append(f"catalog       {cache['products']} products, refreshed "
+                   f"{cache['catalog_refreshed_at'] or 'never'}")
+    for letter in report.get("dead_letter_list", []):
+        out.append(f"  dead letter {letter['key']}: {letter['status']} {letter['code']}: "
+                   f"{letter['reason']}")
+    devices = live.get("devices")
+    if devices is not None:
+        out.append("devices")
+        out += [f"  {d['name']}: {d.get('state', 'unknown')}" for d in devices] or ["  none"]
+    else:
+        out.append("devices       (agent not running: see `pos-agent devices`)")
+    return "\n".join(out)
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+def devices(config_path: str) -> None:
+    """What is attached, and which devices the config would use."""
+    from pos_agent.readers import describe_devices
+
+    config = _config(config_path)
+    for line in describe_devices(config.devices):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--back-office", required=True, help="The back office, e.g. http://127.0.0.1:5000")
+@click.option("--token", required=True, help="A till token (`make demo` prints them).")
+@click.option("--card", "card_number", required=True,
+              help="A member's loyalty card number (`make demo` prints one).")
+@click.option("--products", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--timeout", default=2.0, show_default=True, type=click.FloatRange(0.1, 30))
+def simulate(back_office: str, token: str, card_number: str, products: int,
+             timeout: float) -> None:
+    """Swipe a card and scan products on virtual serial devices (pseudo-terminals)."""
+    from pos_agent.simulate import run_simulation
+
+    try:
+        code = run_simulation(back_office, token, card_number, products=products,
+                              out=sys.stdout, timeout=timeout)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)

@@ -51,6 +51,7 @@ MAX_QUANTITY = 10_000
 MAX_UNIT_PRICE_MINOR = 100_000_000
 MAX_COUPONS = 10
 MAX_SKU_CHARS = 64
+MIN_ATTEMPT_S = 0.05  # less time left than this: leave the sale to the background replay
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -639,7 +640,10 @@ class TillSession:
         if not _whole(redeem_points) or redeem_points < 0:
             raise InvalidInput("redeem_points: a whole number, not negative")
         self._ready_to_price()
+        started = time.monotonic()
         quote = self._quote or self.quote()
+        # The cashier's whole wait, quote included, stays within commit_timeout.
+        budget = self.settings.commit_timeout - (time.monotonic() - started)
         if redeem_points > quote.max_redeemable_points:
             raise InvalidInput(f"at most {quote.max_redeemable_points} points can be redeemed"
                                + (" offline" if quote.estimated else ""),
@@ -657,7 +661,7 @@ class TillSession:
             log.error("outbox refused a sale: %s", type(exc).__name__)
             raise TillError("the sale could not be saved at this till; nothing was committed",
                             code="outbox_failed", status=503) from None
-        sale = self._deliver(key, quote, redeem_points, body)
+        sale = self._deliver(key, quote, redeem_points, body, budget)
         sale = self._print(sale)
         self._last_sale = sale
         self._message = _sale_message(sale)
@@ -736,13 +740,16 @@ class TillSession:
                      point_value_minor=value, points_earned=None, balance=member.balance,
                      estimated=True)
 
-    def _deliver(self, key: str, quote: Quote, redeem: int, body: dict[str, Any]) -> Sale:
-        """Try the back office for at most commit_timeout; the outbox already holds the sale."""
-        deadline = time.monotonic() + self.settings.commit_timeout
+    def _deliver(self, key: str, quote: Quote, redeem: int, body: dict[str, Any],
+                 budget: float) -> Sale:
+        """Try the back office for at most ``budget`` seconds; the outbox already holds the
+        sale, and the background replay delivers it if this attempt does not."""
+        deadline = time.monotonic() + budget
         # A quote that just got through says the back office is up: skip the outbox's backoff.
         force = not quote.estimated
-        report = _run_within(lambda: self._outbox.replay(self._client, force=force),
-                             self.settings.commit_timeout)
+        report = None
+        if budget >= MIN_ATTEMPT_S:
+            report = _run_within(lambda: self._outbox.replay(self._client, force=force), budget)
         while (report is not None and report.skipped and self._outbox.state(key) == "pending"
                and self._outbox.due() and time.monotonic() < deadline):
             time.sleep(0.02)  # another thread is replaying: it will carry this sale too
@@ -751,7 +758,7 @@ class TillSession:
         refused = self._refusal(key) if state == "dead" else None
         if receipt is not None or refused is not None:
             self._online = True
-        elif report is None or report.offline:
+        elif report is None and not quote.estimated or report is not None and report.offline:
             self._online = False
         member = self._member
         assert member is not None
