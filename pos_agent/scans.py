@@ -178,7 +178,9 @@ def classify(
         return PaymentCard()
     programme = _Programme(card_prefix, card_length)
     if aim is None and looks_like_swipe(body):
-        return _from_swipe(parse_swipe(body), programme)
+        swipe = parse_swipe(body)
+        if swipe is not None or not typed:  # a typed "+98..." is a phone number, not a swipe
+            return _from_swipe(swipe, programme)
     if body.upper().startswith("LCFN:"):
         name = _FUNCTIONS.get(body.upper())
         return FunctionScan(name) if name else _junk("function")
@@ -199,7 +201,9 @@ def _clean(text: str) -> str:
 
 
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_GROUPED_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)+")  # "4111 1111 1111 1111"
+# "4111 1111 1111 1111".  Anchored at a run's start and possessive, so a 4 KiB line of
+# digits costs linear time, not quadratic.
+_GROUPED_RUN = re.compile(r"(?<![0-9])[0-9]++(?:[ -][0-9]++)+")
 
 
 def _holds_payment_card(body: str, aim: Aim | None) -> bool:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -206,6 +207,7 @@ PAYMENT_SCANS = [
     # A PAN hidden in anything else is still a PAN.
     f"LCFN:TOTAL{VISA}", f"https://shop.example/?card={VISA}", f"LC1.{VISA}.c2ln",
     f"(01)09501101530003(21){VISA}", f"0109501101530003{GS}21 {VISA}", f"SKU-{VISA}",
+    f"%B{VISA}^DOE/JOHN^2512101000000000?;{MEMBER}=?",  # whatever else the card holds
     f";01{VISA}=?",  # a short lone track 3, read as track 2 with "01" in front
     # Visa-shaped and a valid EAN-13, but the scanner says Code 128: the card wins (rule 1).
     "]C04000000000006",
@@ -312,6 +314,20 @@ def test_junk_gets_a_clear_message_that_never_echoes_the_scan(text: str, reason:
     assert not re.search(r"\d", scan.message)
     stripped = text.strip()
     assert len(stripped) < 3 or stripped not in scan.message
+
+
+def test_typed_text_is_never_read_as_a_swipe() -> None:
+    assert classify("+989121234567", typed=True).reason == "unknown"  # type: ignore[union-attr]
+    assert classify("+989121234567").reason == "swipe_again"  # type: ignore[union-attr]
+
+
+def test_a_runaway_line_of_digits_is_classified_in_linear_time() -> None:
+    # A 4 KiB line with no terminator (a robustness case of the readers) must not stall the
+    # till: the digit-run search was quadratic once (0.5 s for 4 KiB).
+    started = time.perf_counter()
+    for text in ("1" * 4096, "]C1" + "1" * 4093, "1 " * 2048):
+        assert isinstance(classify(text), Junk)
+    assert time.perf_counter() - started < 0.2
 
 
 @pytest.mark.parametrize(
