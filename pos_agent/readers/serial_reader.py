@@ -93,6 +93,7 @@ class SerialReader:
         self._port_path: str | None = None
         self._last_error: str | None = None
         self._connections = 0
+        self._attempts = 0
         self._scans = 0
         self._rejected = 0
 
@@ -105,6 +106,7 @@ class SerialReader:
             "state": self._state,
             "port": self._port_path,
             "connections": self._connections,
+            "attempts": self._attempts,
             "scans": self._scans,
             "rejected": self._rejected,
             "last_error": self._last_error,
@@ -135,6 +137,7 @@ class SerialReader:
             self._set_state("stopped")
 
     def _open(self) -> serial.SerialBase | None:
+        self._attempts += 1
         try:
             target = self._target()
             port = serial.serial_for_url(
