@@ -342,7 +342,8 @@ def _gtin_from_digits(digits: str, symbology: str) -> Scan:
             return _product(upc_a, symbology or "upc-e")
     if not is_valid_gtin(digits):
         return _junk("check_digit")
-    return _product(digits, symbology or _INFERRED[len(digits)])
+    inferred = "upc-a" if len(digits) == 13 and digits[0] == "0" else _INFERRED[len(digits)]
+    return _product(digits, symbology or inferred)
 
 
 def _looks_gs1(body: str) -> bool:
