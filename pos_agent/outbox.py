@@ -139,7 +139,11 @@ class _Stop(Exception):
 class Outbox:
     """The till's durable queue of sales.  Thread-safe; several processes may open one file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = BATCH_LIMIT) -> None:
+        """Open (or create) the outbox file.  ``batch_size``: sales per batch request (1..100)."""
+        if not 1 <= batch_size <= BATCH_LIMIT:
+            raise ValueError(f"batch_size must be 1..{BATCH_LIMIT}")
+        self.batch_size = batch_size
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
@@ -360,7 +364,7 @@ class Outbox:
                 now: dt.datetime | None) -> None:
         while True:
             items = self._read("SELECT key, body FROM sale WHERE state = ? ORDER BY seq LIMIT ?",
-                               (PENDING, BATCH_LIMIT))
+                               (PENDING, self.batch_size))
             if not items:
                 break
             try:

@@ -158,10 +158,11 @@ def test_a_back_office_without_the_batch_endpoint_gets_sales_one_by_one(
 
 def test_the_batch_endpoint_is_used_when_offered(tmp_path: Path, back_office: BackOfficeServer,
                                                  proxy: Proxy) -> None:
-    with Outbox(tmp_path / "o.sqlite3") as box:
-        fill(box, back_office, 102)
-        report = box.replay(BackOffice(proxy.url, back_office.token, timeout=10))
-        assert (report.delivered, report.remaining) == (102, 0)
-    assert proxy.sent.count(b"POST /api/v1/checkouts/batch") == 2  # 100 + 2
+    with Outbox(tmp_path / "o.sqlite3", batch_size=4) as box:
+        keys = fill(box, back_office, 6)
+        report = box.replay(BackOffice(proxy.url, back_office.token))
+        assert (report.delivered, report.remaining) == (6, 0)
+        assert all(box.result(k)["basket_id"] for k in keys)  # type: ignore[index]
+    assert proxy.sent.count(b"POST /api/v1/checkouts/batch") == 2  # 4 + 2
     assert b"POST /api/v1/checkouts " not in proxy.sent
-    assert_once_each(back_office, [f"s{i}" for i in range(102)])
+    assert_once_each(back_office, [f"s{i}" for i in range(6)])
