@@ -25,6 +25,7 @@ from pos_agent.readers.config import (
     SerialDeviceConfig,
     open_readers,
     parse_devices,
+    start_readers,
 )
 from pos_agent.readers.discovery import describe_devices
 
@@ -40,4 +41,5 @@ __all__ = [
     "describe_devices",
     "open_readers",
     "parse_devices",
+    "start_readers",
 ]

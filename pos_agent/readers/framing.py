@@ -7,9 +7,9 @@ with every call, so tests drive time by hand.
 
 Invariants:
 
-- The buffer never holds more than ``max_bytes`` bytes.  A longer frame is dropped with a
-  reason, and the rest of it, up to the next terminator, is discarded too: the tail of an
-  overlong line is never delivered as if it were a scan.
+- Between calls the buffer never holds more than ``max_bytes`` bytes.  A longer frame is
+  dropped with a reason, and the rest of it, up to the next terminator, is discarded too: the
+  tail of an overlong line is never delivered as if it were a scan.
 - A partial frame expires when no byte has arrived for ``expire_after`` seconds (about a
   second by default: a scanner sends a whole frame in one burst, so a pause that long means the
   rest was lost).  An expired partial is dropped, never glued to the next frame.

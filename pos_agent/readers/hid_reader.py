@@ -27,7 +27,7 @@ import evdev
 from evdev import ecodes
 
 from pos_agent.readers.base import Backoff, OnReject, OnScan, RawScan, Rejected, deliver
-from pos_agent.readers.hid import KeyDecoder, KeyDrop
+from pos_agent.readers.hid import KeyDecoder, KeyDrop, KeyScan
 
 if TYPE_CHECKING:
     from pos_agent.readers.config import HidDeviceConfig, OnState
@@ -203,7 +203,7 @@ class HidReader:
                 if result is not None:
                     self._handle(result)
 
-    def _handle(self, result: object) -> None:
+    def _handle(self, result: KeyScan | KeyDrop) -> None:
         if isinstance(result, KeyDrop):
             self._rejected += 1
             log.warning(
@@ -214,7 +214,7 @@ class HidReader:
                 rejected = Rejected(self.name, result.reason, result.length, time.monotonic())
                 deliver(self.name, self._on_reject, rejected)
             return
-        text = result.text  # type: ignore[attr-defined]
+        text = result.text
         self._scans += 1
         log.debug("reader %s: scan of %d chars", self.name, len(text), extra={"device": self.name})
         deliver(self.name, self._on_scan, RawScan(self.name, text, time.monotonic()))

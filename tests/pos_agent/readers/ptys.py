@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from serial.tools.list_ports_common import ListPortInfo
+
 from pos_agent.readers import RawScan, Rejected
 from pos_agent.readers.config import SerialDeviceConfig
 from pos_agent.readers.serial_reader import SerialReader
@@ -126,3 +128,22 @@ def running(*readers: SerialReader) -> Iterator[None]:
 
 def make_reader(config: SerialDeviceConfig, recorder: Recorder) -> SerialReader:
     return SerialReader(config, recorder.on_scan, recorder.on_reject, on_state=recorder.on_state)
+
+
+def port(
+    device: str, vid: int | None = None, pid: int | None = None, serial_number: str | None = None
+) -> ListPortInfo:
+    """A pyserial port description, as ``list_ports.comports()`` gives for a USB device."""
+    info = ListPortInfo(device, skip_link_detection=True)
+    info.vid, info.pid, info.serial_number = vid, pid, serial_number
+    return info
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
+    """For state with no callback (a reader's partial frame): poll briefly, bounded."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for a condition")
+        pause.wait(0.005)

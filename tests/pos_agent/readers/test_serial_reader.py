@@ -8,10 +8,16 @@ import socket
 import threading
 
 import pytest
-from serial.tools.list_ports_common import ListPortInfo
 
 from pos_agent.readers.serial_reader import SerialReader, find_serial_port
-from tests.pos_agent.readers.ptys import Recorder, make_reader, pty, running, serial_config
+from tests.pos_agent.readers.ptys import (
+    Recorder,
+    make_reader,
+    port,
+    pty,
+    running,
+    serial_config,
+)
 
 
 def test_a_scan_from_a_pty_arrives_as_a_raw_scan():
@@ -165,12 +171,6 @@ def test_logs_name_the_device_and_lengths_never_the_text(caplog):
     assert "reader lane: dropped 32 bytes: frame longer than 16 bytes" in caplog.text
     for value in [*recorder.scans, *recorder.rejects, reader.status()]:
         assert secret not in repr(value)
-
-
-def port(device, vid=None, pid=None, serial_number=None):
-    info = ListPortInfo(device, skip_link_detection=True)
-    info.vid, info.pid, info.serial_number = vid, pid, serial_number
-    return info
 
 
 PORTS = [
