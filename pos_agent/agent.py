@@ -124,8 +124,11 @@ class Agent:
         """Replay the outbox if due; refresh the catalog and the coupon key when it is time."""
         if self.outbox.due():
             report = self.outbox.replay(self.client)
+            if report.offline:
+                self.session.set_online(False)
+            elif report.delivered or report.dead:  # an empty queue proves nothing either way
+                self.session.set_online(True)
             if not report.skipped:
-                self.session.set_online(not report.offline)
                 if report.delivered or report.dead:
                     log.info("outbox replayed", extra={
                         "delivered": report.delivered, "dead": report.dead,
@@ -139,9 +142,11 @@ class Agent:
                 self._catalog_due = time.monotonic() + min(30.0,
                                                            self.config.catalog_refresh_seconds)
                 log.info("catalog not refreshed", extra={"error": type(exc).__name__})
+                self.outbox.mark_offline(f"catalog: {exc}")  # client messages hold no card
                 self.session.set_online(False)
             else:
                 self._catalog_due = time.monotonic() + self.config.catalog_refresh_seconds
+                self.outbox.mark_online()
                 self.session.set_online(True)
                 if stored:
                     log.info("catalog refreshed", extra={"products": stored})

@@ -52,6 +52,12 @@ class VirtualDevice:
     def send(self, text: str, terminator: bytes = b"\r\n") -> None:
         os.write(self.master, text.encode("ascii") + terminator)
 
+    def __enter__(self) -> VirtualDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for fd in (self.master, self.slave):
             try:

@@ -1,0 +1,111 @@
+"""``pos-agent run`` as a real process (SIGTERM stops it cleanly), ``status`` and ``devices``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pos_agent.cli import main
+from pos_agent.simulate import VirtualDevice
+from tests.pos_agent.till.helpers import LOCAL_TOKEN, call, free_port, wait_for
+
+
+def write_config(tmp_path: Path, *, port: int, back_office: str, device: str = "") -> Path:
+    devices = f'[[devices]]\nname = "scanner"\nkind = "serial"\nurl = "{device}"\n' \
+        if device else ""
+    path = tmp_path / "agent.toml"
+    path.write_text(f"""
+[back_office]
+url = "{back_office}"
+token = "till-token"
+timeout_seconds = 0.5
+
+[till]
+name = "lane 1"
+data_dir = "data"
+currency = "AED"
+
+[local_api]
+port = {port}
+token = "{LOCAL_TOKEN}"
+
+{devices}
+""")
+    return path
+
+
+def test_run_serves_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    with VirtualDevice.open("scanner") as scanner:
+        config = write_config(tmp_path, port=port, back_office=f"http://127.0.0.1:{free_port()}",
+                              device=scanner.path)
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from pos_agent.cli import main; main()", "run",
+             "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            api = f"http://127.0.0.1:{port}"
+
+            def up() -> bool:
+                try:
+                    return call(api, "GET", "/status")[0] == 200
+                except OSError:
+                    return False
+
+            wait_for(up, timeout=10)
+            live = wait_for(lambda: call(api, "GET", "/status")[2]["devices"][0]["state"]
+                            == "connected" and call(api, "GET", "/status")[2])
+            assert live["queue_depth"] == 0
+            result = CliRunner().invoke(main, ["status", "--config", str(config)])
+            assert result.exit_code == 0, result.output
+            assert "agent         running" in result.output
+            assert "scanner: connected" in result.output
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+            assert time.monotonic() - started < 5
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        log = [json.loads(line) for line in process.stderr.read().decode().splitlines()
+               if line.startswith("{")]
+        assert {"agent started", "signal", "agent stopped"} <= {entry["msg"] for entry in log}
+        process.stdout.close()
+        process.stderr.close()
+    # Stopped: status reads the files the agent left.
+    result = CliRunner().invoke(main, ["status", "--config", str(config), "--json"])
+    report = json.loads(result.output)
+    assert report["agent"] == "not running" and report["outbox"]["depth"] == 0
+    assert "catalog" in report["outbox"]["last_error"]  # the back office was never reached
+
+
+def test_status_before_the_first_run(tmp_path: Path) -> None:
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert result.exit_code == 0
+    assert "agent         not running" in result.output
+    assert "queue         0 sale(s) waiting" in result.output
+
+
+def test_devices_lists_the_configured_ones(tmp_path: Path) -> None:
+    with VirtualDevice.open("scanner") as scanner:
+        config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9",
+                              device=scanner.path)
+        result = CliRunner().invoke(main, ["devices", "--config", str(config)])
+    assert result.exit_code == 0
+    assert f"scanner (serial, {scanner.path}) -> present" in result.output
+
+
+def test_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('[back_office]\nurl = "http://x"\n')
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
+    assert result.exit_code == 1 and "back_office.token: required" in result.output
