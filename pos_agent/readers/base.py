@@ -43,7 +43,12 @@ OnReject = Callable[[Rejected], None]
 
 
 class Reader(Protocol):
-    """What the agent needs of any reader: a name, a loop to run in a thread, a status line."""
+    """What the agent needs of any reader: a name, a loop to run in a thread, a status.
+
+    ``status()["state"]`` is one of: ``stopped`` (not running), ``searching`` (running, device
+    not opened yet), ``connected``, ``waiting`` (device lost, retrying after a backoff).  The
+    same states go to ``on_state(name, state)`` as they change.
+    """
 
     name: str
 

@@ -124,6 +124,7 @@ class HidReader:
         self._state = "stopped"
         self._path: str | None = None
         self._last_error: str | None = None
+        self._attempts = 0
         self._scans = 0
         self._rejected = 0
 
@@ -134,6 +135,7 @@ class HidReader:
             "where": self.config.where(),
             "state": self._state,
             "port": self._path,
+            "attempts": self._attempts,
             "scans": self._scans,
             "rejected": self._rejected,
             "last_error": self._last_error,
@@ -141,6 +143,7 @@ class HidReader:
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
+        self._set_state("searching")
         try:
             while not stop.is_set():
                 device = self._open()
@@ -158,6 +161,7 @@ class HidReader:
             self._set_state("stopped")
 
     def _open(self) -> evdev.InputDevice | None:
+        self._attempts += 1
         try:
             path = self.config.path
             if path is None:

@@ -119,6 +119,7 @@ class SerialReader:
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
+        self._set_state("searching")
         try:
             while not stop.is_set():
                 port = self._open()
