@@ -32,8 +32,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -390,7 +389,6 @@ class TillSession:
     @_step
     def identify_card(self, card_number: str, *, via: str = "typed") -> Member:
         """The member behind a loyalty card; offline, the cache's copy or an unknown member."""
-        self._before_commit()
         number = card_number.strip()
         if not (len(number) == self.settings.card_length and number.isdigit()
                 and number.startswith(self.settings.card_prefix)):
@@ -414,7 +412,6 @@ class TillSession:
     @_step
     def identify_phone(self, phone: str, region: str | None = None) -> Member:
         """The member with this phone number (online only: the cache is keyed by card)."""
-        self._before_commit()
         phone = phone.strip()
         if not 3 <= len(phone) <= 32:
             raise InvalidInput("phone: 3 to 32 characters")
@@ -472,7 +469,6 @@ class TillSession:
     @_step
     def add_product(self, scan: scans.ProductScan, quantity: int = 1) -> Line:
         """A scanned product, priced from the cached catalog."""
-        self._before_commit()
         product = None
         if scan.gtin:
             product = self._cache.product_by_barcode(scan.gtin)
@@ -487,7 +483,6 @@ class TillSession:
     def add_line(self, *, sku: str | None = None, barcode: str | None = None,
                  quantity: int = 1, unit_price_minor: int | None = None) -> Line:
         """A line pushed by the store's POS software; its price wins over the catalog's."""
-        self._before_commit()
         if bool(sku) == bool(barcode):
             raise InvalidInput("send sku or barcode (one of them)")
         if sku is not None and (not isinstance(sku, str) or len(sku) > MAX_SKU_CHARS):
@@ -533,7 +528,6 @@ class TillSession:
     @_step
     def void_line(self, number: int) -> Line:
         """Remove line ``number`` (1-based, as shown)."""
-        self._before_commit()
         if not _whole(number) or not 1 <= number <= len(self._lines):
             raise NotFound(f"no line {number}", code="unknown_line")
         line = self._lines.pop(number - 1)
@@ -546,7 +540,6 @@ class TillSession:
     @_step
     def add_coupon(self, *, code: str | None = None, payload: str | None = None) -> AppliedCoupon:
         """A coupon by its code (online) or its signed QR payload (online or offline)."""
-        self._before_commit()
         if self._member is None:
             raise IllegalStep("identify the member before their coupons")
         if bool(code) == bool(payload):
@@ -565,7 +558,6 @@ class TillSession:
 
     @_step
     def remove_coupon(self, code: str) -> AppliedCoupon:
-        self._before_commit()
         for i, coupon in enumerate(self._coupons):
             if coupon.code == code:
                 self._quote = None
@@ -684,9 +676,6 @@ class TillSession:
         self._coupons: list[AppliedCoupon] = []
         self._quote: Quote | None = None
         self._line_currency: str | None = None
-
-    def _before_commit(self) -> None:
-        """Every step before commit is allowed in every state; kept as the one place to say so."""
 
     def _ready_to_price(self) -> None:
         if not self._lines:
@@ -832,12 +821,6 @@ class TillSession:
             listener(self.view())
         except Exception as exc:
             log.warning("display update failed: %s", type(exc).__name__)
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the session still (tests and the local API's multi-step reads)."""
-        with self._lock:
-            yield
 
 
 # --- pure helpers --------------------------------------------------------------------------------
