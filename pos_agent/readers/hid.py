@@ -15,6 +15,7 @@ Invariants:
 - The buffer is capped at ``max_chars``; a longer scan is dropped and skipped up to its Enter.
 - Alt + keypad digits type the character with that code (Alt+029 is GS, how many scanners send
   FNC1); Ctrl + key types the control character of that key position (Ctrl+] is GS too).
+- Lost events (SYN_DROPPED) drop the scan in hand and everything up to the next Enter.
 - Results never carry dropped text; a :class:`KeyScan` never shows its text in a repr.
 """
 
@@ -83,6 +84,8 @@ class KeyDecoder:
 
     def feed(self, event: InputEvent) -> KeyScan | KeyDrop | None:
         """Take one event; return a scan (on Enter), a drop, or None."""
+        if event.type == ecodes.EV_SYN and event.code == ecodes.SYN_DROPPED:
+            return self._lost(event.timestamp())
         if event.type != ecodes.EV_KEY:
             return None
         code, value, at = event.code, event.value, event.timestamp()
@@ -107,6 +110,22 @@ class KeyDecoder:
         self._clear()
         self._held.clear()
         self._caps = False
+        self._alt_code = ""
+        return drop
+
+    def _lost(self, at: float) -> KeyDrop | None:
+        """The kernel's buffer overflowed and events were lost (SYN_DROPPED).
+
+        Whatever is in hand is missing keys, and so may the rest of it be, up to its Enter:
+        drop the partial scan and skip to the next Enter (losing one more scan at worst, never
+        delivering a damaged one).  Held modifiers may have been released unseen: forget them.
+        """
+        drop = None
+        if not self._skipping:
+            drop = KeyDrop("key events lost by the kernel (SYN_DROPPED)", self._length, at)
+        self._clear()
+        self._skipping = True
+        self._held.clear()
         self._alt_code = ""
         return drop
 

@@ -190,9 +190,7 @@ class HidReader:
         while not stop.is_set():
             try:
                 ready, _, _ = select.select([device.fd], [], [], WAIT_TIMEOUT)
-                if not ready:
-                    continue
-                events = list(device.read())
+                events = list(device.read()) if ready else []
             except BlockingIOError:
                 continue  # woken with nothing to read
             except OSError as exc:  # ENODEV: unplugged
@@ -201,7 +199,7 @@ class HidReader:
                 if drop is not None:
                     self._handle(drop)
                 return
-            backoff.reset()
+            backoff.reset()  # the device works: the next loss starts from the short delay
             for event in events:
                 result = self._decoder.feed(event)
                 if result is not None:

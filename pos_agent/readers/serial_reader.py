@@ -27,7 +27,7 @@ from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
 from pos_agent.readers.base import Backoff, OnReject, OnScan, RawScan, Rejected, deliver
-from pos_agent.readers.framing import Dropped, Framer, decode_frame
+from pos_agent.readers.framing import Dropped, Framer, FramerEvent, decode_frame
 
 if TYPE_CHECKING:
     from pos_agent.readers.config import OnState, SerialDeviceConfig
@@ -188,7 +188,7 @@ class SerialReader:
             backoff.reset()  # the device works: the next loss starts from the short delay
             self._handle(self._framer.feed(data, self._clock()))
 
-    def _handle(self, events: list) -> None:
+    def _handle(self, events: list[FramerEvent]) -> None:
         for event in events:
             if isinstance(event, Dropped):
                 self._reject(event.reason, event.length, event.at)

@@ -289,3 +289,15 @@ def test_us_keymap_against_the_kernel_key_numbers(code, shift, char):
     kb = Keyboard()
     events = kb.press(code, shift=shift) + kb.press(28)  # 28: KEY_ENTER
     assert texts(decode(KeyDecoder("us"), events)) == [char]
+
+
+def test_lost_events_drop_the_scan_in_hand_and_its_tail():
+    kb = Keyboard()
+    events = kb.type_us("98710", enter=None) + [kb.ev(E.EV_SYN, E.SYN_DROPPED, 0)]
+    events += kb.type_us("17")  # the tail of the damaged scan: not a scan of its own
+    events += kb.type_us("5901234123457")
+    results = decode(KeyDecoder(), events)
+    assert [(r.reason, r.length) for r in results if isinstance(r, KeyDrop)] == [
+        ("key events lost by the kernel (SYN_DROPPED)", 5)
+    ]
+    assert texts(results) == ["5901234123457"]
