@@ -91,7 +91,10 @@ class Agent:
                                                     "error": type(exc).__name__})
             self.session.handle_scan(Junk("scan not understood: scan again"))
             return
-        log.info("scan", extra={"device": raw.device, "kind": type(scan).__name__})
+        fields = {"device": raw.device, "kind": type(scan).__name__}
+        if isinstance(scan, Junk):
+            fields["reason"] = scan.reason  # a fixed code, never the scan's text
+        log.info("scan", extra=fields)
         self.session.handle_scan(scan)
 
     def on_reject(self, rejected: Rejected) -> None:

@@ -138,7 +138,7 @@ class LocalApi:
 
     def start(self) -> LocalApi:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
-            "poll_interval": 0.2}, name="local-api", daemon=True)
+            "poll_interval": 0.05}, name="local-api", daemon=True)
         self._thread.start()
         return self
 
