@@ -92,7 +92,8 @@ def list_input_devices() -> list[InputDeviceInfo]:
     found = []
     for path in evdev.list_devices():
         try:
-            device = evdev.InputDevice(path)
+            # read-only: looking must not re-assert LEDs or wake firmware on other devices
+            device = evdev.InputDevice(path, readonly=True)
         except OSError:
             continue  # not readable by this user: not ours to use
         try:

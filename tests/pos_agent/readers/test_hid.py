@@ -301,3 +301,16 @@ def test_lost_events_drop_the_scan_in_hand_and_its_tail():
         ("key events lost by the kernel (SYN_DROPPED)", 5)
     ]
     assert texts(results) == ["5901234123457"]
+
+
+def test_a_scanner_programmed_for_arabic_101_sends_aim_ids_through_it():
+    # Programmed for the Arabic keyboard, a scanner types "]" as Shift+D (where Arabic 101 has
+    # it) and a Latin letter, which Arabic 101 lacks, as an Alt + keypad code.
+    kb = Keyboard()
+    events = kb.press(E.KEY_D, shift=True)
+    events += [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 1)]
+    events += [e for d in "069" for e in kb.press(E.ecodes[f"KEY_KP{d}"])]
+    events += [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 0)]
+    events += kb.type_us("05901234123457")
+    assert texts(decode(KeyDecoder("ar"), events)) == ["]E05901234123457"]
+    assert texts(decode(KeyDecoder("us"), events)) == ["DE05901234123457"]
