@@ -7,11 +7,13 @@ layout, and decoding with the same map gives back what the scanner meant.
 
 - ``us``: US English (101/104 keys), the factory default of nearly every scanner.
 - ``ar``: Arabic (101), the standard Windows Arabic layout on a US key bed.  Letter keys type
-  Arabic letters (the key that is A on a US keyboard types ش), so a Latin barcode read through
-  it comes out in Arabic letters, exactly as it would on a cashier's screen.  The digit row and
-  the keypad type ASCII digits 0-9 in both layouts, so numeric barcodes (EAN, UPC, card numbers)
-  decode identically.  The lam-alef keys type two letters (ل + ا), not a presentation-form
-  ligature.
+  Arabic letters (the key that is A on a US keyboard types ش): a scanner left on its US setting
+  but decoded as ``ar`` gives Arabic letters for Latin ones, exactly as the cashier's screen
+  would show.  A scanner programmed for Arabic 101 presses the keys Arabic 101 has for each
+  character (``]`` is Shift+D) and types Latin letters, which it lacks, as Alt + keypad codes;
+  decoded as ``ar`` its data comes back exactly.  The digit row and the keypad type ASCII
+  digits 0-9 in both layouts, so numeric barcodes (EAN, UPC, card numbers) decode identically
+  whatever the setting.  The lam-alef keys type two letters (ل + ا), not a ligature.
 
 Caps lock swaps the plain and shifted character of Latin letter keys only; Arabic letters have
 no case, and caps lock does not change them.
