@@ -17,7 +17,11 @@ from pos_agent.client import BackOffice
 from pos_agent.outbox import Outbox
 from pos_agent.simulate import VirtualDevice, run_simulation, track2
 from pos_agent.till import PAYMENT_CARD_MESSAGE, TillSession, TillSettings
-from tests.pos_agent.till.backoffice import START_POINTS, real_back_office  # noqa: F401
+from tests.pos_agent.till.backoffice import (  # noqa: F401 - a fixture
+    START_POINTS,
+    SwitchableProxy,
+    real_back_office,
+)
 from tests.pos_agent.till.helpers import agent_config, call, wait_for
 
 TEST_PAN = "4111111111111111"  # Visa's published test number
@@ -175,5 +179,39 @@ def test_a_back_office_that_never_answers_keeps_nobody_waiting(
         assert outbox.depth() == 2
     finally:
         time.sleep(0.05)
+        outbox.close()
+        cache.close()
+
+
+def test_a_back_office_that_hangs_after_the_quote(real_back_office, tmp_path: Path) -> None:  # noqa: F811
+    """The worst case: the quote got through, so the commit tries at once and meets a back
+    office that never answers.  The cashier waits the timeout, not more; the sale is queued and
+    delivered once the back office is back."""
+    bo = real_back_office
+    proxy = SwitchableProxy(bo.url)
+    timeout = 0.5
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    cache = Cache(tmp_path / "cache.sqlite3")
+    client = BackOffice(proxy.url, bo.token, timeout=timeout)
+    cache.refresh_catalog(client)
+    session = TillSession(client=client, outbox=outbox, cache=cache,
+                          settings=TillSettings(currency="AED", commit_timeout=timeout))
+    try:
+        session.identify_card(bo.card)
+        session.add_line(sku="MILK", quantity=2)
+        assert not session.quote().estimated
+        proxy.silent = True
+        started = time.monotonic()
+        sale = session.commit(redeem_points=50)
+        waited = time.monotonic() - started
+        assert waited < timeout + 0.5, waited
+        assert sale.status == "queued offline" and outbox.depth() == 1
+        assert bo.balance() == START_POINTS
+        time.sleep(timeout)  # the attempt in flight gives up
+        report = outbox.replay(BackOffice(bo.url, bo.token), force=True)
+        assert report.delivered == 1 and outbox.depth() == 0
+        assert bo.balance() == START_POINTS - 50 + 12  # 13.00 - 0.50 paid: 12 points
+    finally:
+        proxy.close()
         outbox.close()
         cache.close()
