@@ -44,7 +44,11 @@ def run(config_path: str) -> None:
         setup_logging(config.log_level, log_file)
     else:
         setup_logging(config.log_level)
-    Agent(config, display=sys.stdout if screen else None).run()
+    try:
+        agent = Agent(config, display=sys.stdout if screen else None)
+    except OSError as exc:  # the local API's port is taken, the data dir is not writable...
+        raise click.ClickException(f"cannot start: {exc.strerror or exc}") from None
+    agent.run()
 
 
 @main.command()

@@ -170,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "pos-agent"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 10  # seconds a client may stall mid-request before its connection is dropped
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -109,3 +109,14 @@ def test_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('[back_office]\nurl = "http://x"\n')
     result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 1 and "back_office.token: required" in result.output
+
+
+def test_run_with_the_local_port_taken_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        config = write_config(tmp_path, port=taken.getsockname()[1],
+                              back_office="http://127.0.0.1:9")
+        result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "cannot start: Address already in use" in result.output
