@@ -69,8 +69,13 @@ class Agent:
                 member_max_age=dt.timedelta(hours=config.member_max_age_hours)),
             on_change=self.display,
         )
-        self.local_api = LocalApi(self.session, config.local_token, port=config.local_api_port,
-                                  status=self.status)
+        try:
+            self.local_api = LocalApi(self.session, config.local_token,
+                                      port=config.local_api_port, status=self.status)
+        except OSError:  # the port is taken: leave nothing open behind
+            self.outbox.close()
+            self.cache.close()
+            raise
         self.readers: list[Reader] = (open_readers(config.devices, self.on_scan, self.on_reject,
                                                    self.on_device)
                                       if readers else [])
