@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from pos_agent.readers import open_readers, parse_devices, start_readers
 from pos_agent.readers.serial_reader import SerialReader, find_serial_port
 from tests.pos_agent.readers.ptys import (
     Recorder,
@@ -228,3 +229,33 @@ def test_the_reader_opens_the_port_its_usb_ids_resolve_to():
             device.send(b"by-id\r")
             recorder.wait_for(lambda r: r.scans)
     assert recorder.texts() == ["by-id"]
+
+
+def test_the_public_api_from_toml_entries_to_scans():
+    """What the agent does: parse [[devices]], open_readers, start_readers, stop."""
+    recorder = Recorder()
+    with pty() as scanner, pty() as swipe:
+        configs = parse_devices(
+            [
+                {"kind": "serial", "name": "scanner", "url": scanner.path},
+                {"kind": "serial", "name": "swipe", "port": swipe.path, "framing": "cr"},
+            ]
+        )
+        readers = open_readers(configs, recorder.on_scan, recorder.on_reject, recorder.on_state)
+        stop = threading.Event()
+        threads = start_readers(readers, stop)
+        try:
+            recorder.wait_for(lambda r: r.connections("scanner") == r.connections("swipe") == 1)
+            scanner.send(b"]E05901234123457\r\n")
+            swipe.send(b"%B6009871000000000017^MEMBER/A^2912?\r")
+            recorder.wait_for(lambda r: len(r.scans) == 2)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(2)
+        assert not any(t.is_alive() for t in threads)
+    assert sorted((s.device, s.text) for s in recorder.scans) == [
+        ("scanner", "]E05901234123457"),
+        ("swipe", "%B6009871000000000017^MEMBER/A^2912?"),
+    ]
+    assert [r.status()["state"] for r in readers] == ["stopped", "stopped"]
