@@ -14,10 +14,16 @@ and can drop a connection after the back office has answered but before the till
 from __future__ import annotations
 
 import collections
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -37,6 +43,7 @@ from tests.factories import LONG_AGO, make_member, make_store, till_token
 from tests.pos_agent.offline.sales import PRODUCTS, sale_body  # noqa: F401 (re-exported)
 
 START_POINTS = 10_000
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -138,8 +145,13 @@ class Proxy:
     connection is ended instead: the back office did the work, the till never heard.
     """
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int],
+                 on_request: Callable[[bytes], None] | None = None) -> None:
         self.upstream = upstream
+        # called with each chunk the client sent, once forwarded; answers wait until it returns
+        self.on_request = on_request
+        self._answers = threading.Event()
+        self._answers.set()
         self.sent = bytearray()
         self.dropped = 0
         self._drop = 0
@@ -160,7 +172,11 @@ class Proxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.upstream)
+            try:
+                upstream = socket.create_connection(self.upstream)
+            except OSError:  # the back office is down: so is the connection
+                client.close()
+                continue
             self._open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False),
@@ -172,7 +188,10 @@ class Proxy:
                 if from_client:
                     with self._lock:
                         self.sent += data
-                elif self._take_drop():
+                    self._forward_request(data, dst)
+                    continue
+                self._answers.wait(10)
+                if self._take_drop():
                     _hang_up(dst)
                     src.close()
                     return
@@ -184,6 +203,17 @@ class Proxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def _forward_request(self, data: bytes, dst: socket.socket) -> None:
+        if self.on_request is None:
+            dst.sendall(data)
+            return
+        self._answers.clear()
+        try:
+            dst.sendall(data)
+            self.on_request(data)
+        finally:
+            self._answers.set()
 
     def _take_drop(self) -> bool:
         with self._lock:
@@ -235,3 +265,51 @@ def closed_port() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class ServerProcess:
+    """The back office under gunicorn in its own process group, on the same database as
+    ``back_office``, so it can be killed with SIGKILL (master and worker) and started again on
+    the same port.  A key left "in flight" by a killed worker is taken over after 1 s."""
+
+    def __init__(self, settings, port: int) -> None:  # type: ignore[no-untyped-def]
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "LOYALTY_DATABASE_URL": settings.resolved_database_url,
+                    "LOYALTY_INSTANCE_PATH": str(settings.instance_path),
+                    "LOYALTY_SECRET_KEY": settings.secret_key, "LOYALTY_TESTING": "true",
+                    "LOYALTY_LOG_LEVEL": "WARNING", "LOYALTY_IDEMPOTENCY_STALE_SECONDS": "1"}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "loyalty.wsgi:app", "--bind",
+             f"127.0.0.1:{self.port}", "--workers", "1", "--log-level", "warning"],
+            cwd=ROOT, env=self.env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("gunicorn exited during start-up")
+                time.sleep(0.05)
+        raise RuntimeError("gunicorn did not listen within 20 s")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no worker finishes what it was doing."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def server_process(back_office: BackOfficeServer, settings) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ServerProcess(settings, port)
+    yield server
+    server.kill()

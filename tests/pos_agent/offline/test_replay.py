@@ -6,6 +6,7 @@ office lacks it); False commits one by one.  Both paths must give the same outco
 
 from __future__ import annotations
 
+import random
 import shutil
 import time
 from pathlib import Path
@@ -166,3 +167,41 @@ def test_the_batch_endpoint_is_used_when_offered(tmp_path: Path, back_office: Ba
     assert proxy.sent.count(b"POST /api/v1/checkouts/batch") == 2  # 4 + 2
     assert b"POST /api/v1/checkouts " not in proxy.sent
     assert_once_each(back_office, [f"s{i}" for i in range(6)])
+
+
+def test_a_back_office_process_killed_during_replay_then_restarted_gives_one_accrual(
+        tmp_path: Path, back_office: BackOfficeServer, server_process) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL of the back office (gunicorn master and worker) just after the k-th request
+    reached it: before, during or after its transaction (its answer, if any, is held until the
+    kill is done).  After a restart, the replay finishes
+    (a key left in flight answers 409 request_in_flight, which is retried, not dead-lettered)
+    and every sale is recorded once."""
+    rng = random.Random()
+    kth, delay = rng.randint(1, 4), rng.uniform(0.0, 0.03)
+    seen = []
+
+    def kill_on_kth_request(data: bytes) -> None:
+        if data.startswith(b"POST /api/v1/checkouts"):
+            seen.append(data)
+            if len(seen) == kth:
+                time.sleep(delay)
+                server_process.kill()
+
+    host, port = "127.0.0.1", server_process.port
+    proxy = Proxy((host, port), on_request=kill_on_kth_request)
+    try:
+        server_process.start()
+        client = BackOffice(proxy.url, back_office.token, timeout=2)
+        with Outbox(tmp_path / "o.sqlite3") as box:
+            fill(box, back_office, 5, redeem=3)
+            first = box.replay(client, use_batch=False)
+            assert first.offline, (kth, delay)
+            server_process.start()
+            deadline = time.monotonic() + 10
+            while box.depth() and time.monotonic() < deadline:
+                box.replay(client, force=True, use_batch=False)
+                time.sleep(0.1)
+            assert box.depth() == 0 and box.dead_letters() == [], (kth, delay)
+    finally:
+        proxy.close()
+    assert_once_each(back_office, [f"s{i}" for i in range(5)])
