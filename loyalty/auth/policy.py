@@ -34,6 +34,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "catalog.list_products": CHECKOUT | {MARKETER},
     "checkout.quote": CHECKOUT,
     "checkout.commit": CHECKOUT,
+    # a till replaying its outbox after being offline (docs/OFFLINE.md): tills only
+    "checkout.commit_batch": frozenset({TILL}),
     "checkout.create_return": CHECKOUT,
     "ledger.member_ledger": frozenset({ADMIN, MANAGER, CASHIER}),
     "ledger.adjust_points": BACK_OFFICE,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from webargs.flaskparser import abort
 
 from loyalty.auth.principal import Principal, current_principal
-from loyalty.checkout import schemas, services
+from loyalty.checkout import batch, schemas, services
 from loyalty.errors import InvalidInput
 from loyalty.http import db_session
 from loyalty.idempotency.edge import idempotent
@@ -49,8 +51,35 @@ def quote(data: dict):  # type: ignore[no-untyped-def]
 @blp.arguments(schemas.BasketInSchema)
 @blp.response(201, schemas.ReceiptSchema)
 def commit(data: dict):  # type: ignore[no-untyped-def]
-    """Commit a sale.  Requires an ``Idempotency-Key`` header."""
+    """Commit a sale.  Requires an ``Idempotency-Key`` header.
+
+    With ``"offline": true`` and its ``occurred_at``, a sale the till made offline: an invalid
+    coupon or points beyond the balance no longer refuse it (docs/OFFLINE.md)."""
+    return _commit(data)
+
+
+def _commit(data: dict) -> services.Receipt:
     return services.commit_checkout(db_session(), _settings(), _basket(data))
+
+
+def _commit_body(body: dict):  # type: ignore[no-untyped-def]
+    """One batch item: the body of a ``POST /checkouts``, loaded and answered as that view."""
+    try:
+        data = schemas.BasketInSchema().load(body)
+    except ValidationError as exc:
+        abort(422, exc=exc, messages={"json": exc.messages})
+    return schemas.ReceiptSchema().dump(_commit(data)), 201
+
+
+@blp.route("/checkouts/batch", methods=["POST"])
+@blp.arguments(schemas.BatchInSchema)
+@blp.response(200, schemas.BatchOutSchema)
+def commit_batch(data: dict):  # type: ignore[no-untyped-def]
+    """Commit up to 100 sales in order, each as its own ``POST /checkouts`` with its key.
+
+    Each item gets the status and body that request would get (201 receipt, a replayed
+    receipt, or a problem); the batch itself is 200 unless its envelope is wrong."""
+    return {"results": batch.run_batch(data["checkouts"], _commit_body)}
 
 
 @blp.route("/returns", methods=["POST"])

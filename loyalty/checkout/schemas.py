@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from loyalty.checkout.services import (
     MAX_LINES,
@@ -12,6 +12,11 @@ from loyalty.checkout.services import (
     LineIn,
     ReturnLineIn,
 )
+from loyalty.errors import InvalidInput
+from loyalty.idempotency.services import check_key
+
+# A batch is one HTTP request: small enough to answer well within a till's timeout.
+MAX_BATCH = 100
 
 Currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
 
@@ -41,6 +46,13 @@ class BasketInSchema(Schema):
                                validate=validate.Length(0, 10))
     occurred_at = fields.AwareDateTime(load_default=None)
     external_ref = fields.String(load_default=None, validate=validate.Length(1, 64))
+    # Made while the till was offline (docs/OFFLINE.md); only true or false, never "yes".
+    offline = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+    @validates_schema
+    def offline_needs_its_time(self, data: dict, **_: object) -> None:
+        if data.get("offline") and data.get("occurred_at") is None:
+            raise ValidationError("an offline sale must say when it happened", "occurred_at")
 
     @post_load
     def make(self, data: dict, **_: object) -> dict:
@@ -95,6 +107,37 @@ class ReceiptSchema(Schema):
     currency = fields.Function(lambda r: r.priced.currency)
     occurred_at = fields.Function(lambda r: r.priced.occurred_at.isoformat())
     coupons_redeemed = fields.Function(lambda r: [c.code for c in r.priced.coupons])
+    # What an offline sale left for a person to review (docs/OFFLINE.md); empty online.
+    review_flags = fields.Function(
+        lambda r: [{"reason": f.reason, "detail": f.detail} for f in r.review_flags])
+
+
+def _idempotency_key(value: str) -> None:
+    try:
+        check_key(value)
+    except InvalidInput as exc:
+        raise ValidationError(exc.detail) from exc
+
+
+class BatchItemSchema(Schema):
+    idempotency_key = fields.String(required=True, validate=_idempotency_key)
+    # Checked item by item, exactly as the body of its own POST /checkouts would be.
+    body = fields.Dict(required=True)
+
+
+class BatchInSchema(Schema):
+    checkouts = fields.List(fields.Nested(BatchItemSchema), required=True,
+                            validate=validate.Length(1, MAX_BATCH))
+
+
+class BatchResultSchema(Schema):
+    idempotency_key = fields.String()
+    status = fields.Integer()
+    body = fields.Dict()
+
+
+class BatchOutSchema(Schema):
+    results = fields.List(fields.Nested(BatchResultSchema))
 
 
 class ReturnLineInSchema(Schema):

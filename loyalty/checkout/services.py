@@ -24,9 +24,16 @@ from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
 from loyalty.cards.models import Card
 from loyalty.cards.services import find_usable_card
 from loyalty.catalog.models import Product
+from loyalty.checkout.offline import (
+    WaivedCoupon,
+    flag_waived_coupons,
+    overdraw_points,
+    price_offline_coupons,
+)
 from loyalty.config import Settings
 from loyalty.coupons.models import Coupon
 from loyalty.coupons.services import (
+    CouponOutcome,
     PricedLine,
     price_coupons,
     redeem_coupons,
@@ -41,7 +48,7 @@ from loyalty.errors import (
     RedemptionTooLarge,
     ReturnExceedsSale,
 )
-from loyalty.ledger.models import PostingKind
+from loyalty.ledger.models import Account, PostingKind, ReviewFlag
 from loyalty.ledger.services import (
     PostingRequest,
     earn_points,
@@ -84,6 +91,7 @@ class BasketIn:
     occurred_at: dt.datetime | None = None
     till_id: int | None = None
     external_ref: str | None = None
+    offline: bool = False  # made while the till was offline: docs/OFFLINE.md
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ class PricedBasket:
     max_redeemable_points: int
     redeem_points: int
     point_value_minor: int
+    waived: list[WaivedCoupon] = field(default_factory=list)  # offline sales only
 
     @property
     def subtotal_minor(self) -> int:
@@ -147,6 +156,7 @@ class Receipt:
     priced: PricedBasket
     balance_after: int
     receipt_lines: list[str] = field(default_factory=list)
+    review_flags: list[ReviewFlag] = field(default_factory=list)
 
 
 def quote_checkout(session: Session, settings: Settings, basket: BasketIn) -> PricedBasket:
@@ -159,20 +169,26 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
 
     Invariants: the member's balance never goes below zero through a redemption (checked
     under the account lock); a coupon is used at most once; everything or nothing is written.
+    An offline sale (docs/OFFLINE.md) is the one exception to the first and to coupon
+    refusals: it is kept, the coupon is waived or the balance overdrawn, and review flags say
+    so (they come back in ``review_flags``).
     """
     member, card = _member_for(session, settings, basket)
     account = member_account(session, member.id, lock=True)
     priced = price_basket(session, settings, basket, check_balance=False, member=(member, card))
-    if priced.redeem_points and priced.redeem_points > account.balance:
+    overdraw = bool(priced.redeem_points) and priced.redeem_points > account.balance
+    if overdraw and not basket.offline:
         raise InsufficientPoints(
             f"balance is {account.balance}, {priced.redeem_points} requested",
             balance=account.balance,
         )
     row = _store_basket(session, basket, priced)
     redeem_coupons(session, priced.coupons, row.id, priced.occurred_at)
-    _post_points(session, settings, priced, row, account)
+    flags = flag_waived_coupons(session, member.id, row.id, priced.waived)
+    flags += _post_points(session, settings, priced, row, account, overdraw=overdraw)
     upgrade_tier(session, priced.member, priced.occurred_at)
-    return Receipt(row.id, priced, account.balance, _receipt_lines(priced, account.balance))
+    return Receipt(row.id, priced, account.balance, _receipt_lines(priced, account.balance),
+                   flags)
 
 
 def price_basket(
@@ -189,10 +205,7 @@ def price_basket(
     member_, card = member or _member_for(session, settings, basket)
     products = _products(session, {line.sku for line in basket.lines})
     draft = _draft_lines(basket.lines, products)
-    outcome = price_coupons(
-        session, basket.coupon_codes, member_id=member_.id, store_id=store.id,
-        currency=store.currency, at=occurred_at, lines=draft,
-    )
+    outcome, waived = _price_coupons(session, basket, member_.id, store, occurred_at, draft)
     payable_before_points = sum(d.net_minor for d in draft) - outcome.discount_minor
     balance = member_account(session, member_.id).balance
     max_points = min(max(balance, 0), max_points_for(payable_before_points,
@@ -205,8 +218,20 @@ def price_basket(
         store=store, member=member_, card=card, occurred_at=occurred_at, currency=store.currency,
         lines=lines, coupons=outcome.coupons, bonus_points=outcome.bonus_points, balance=balance,
         max_redeemable_points=max_points, redeem_points=basket.redeem_points,
-        point_value_minor=settings.point_value_minor,
+        point_value_minor=settings.point_value_minor, waived=waived,
     )
+
+
+def _price_coupons(
+    session: Session, basket: BasketIn, member_id: int, store: Store, at: dt.datetime,
+    draft: list[PricedLine],
+) -> tuple[CouponOutcome, list[WaivedCoupon]]:
+    """Online, a refused coupon refuses the basket; offline, it is waived (docs/OFFLINE.md)."""
+    terms = {"member_id": member_id, "store_id": store.id, "currency": store.currency,
+             "at": at, "lines": draft}
+    if basket.offline:
+        return price_offline_coupons(session, basket.coupon_codes, **terms)
+    return price_coupons(session, basket.coupon_codes, **terms), []
 
 
 def _validate_lines(lines: tuple[LineIn, ...]) -> None:
@@ -341,18 +366,25 @@ def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> B
 
 
 def _post_points(
-    session: Session, settings: Settings, priced: PricedBasket, row: Basket, account
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, settings: Settings, priced: PricedBasket, row: Basket, account: Account,
+    *, overdraw: bool = False,
+) -> list[ReviewFlag]:
+    """Redeem, then earn (so earnings pay off an overdraft first); the flags raised."""
     member_id, at = priced.member.id, priced.occurred_at
+    flags = []
     if priced.redeem_points:
-        spend_points(session, PostingRequest(PostingKind.REDEEM, member_id,
-                                             -priced.redeem_points, at, basket_id=row.id),
-                     account)
+        redeem = PostingRequest(PostingKind.REDEEM, member_id, -priced.redeem_points, at,
+                                basket_id=row.id)
+        if overdraw:
+            flags.append(overdraw_points(session, redeem, account)[1])
+        else:
+            spend_points(session, redeem, account)
     for kind, points in ((PostingKind.EARN, priced.points_earned),
                          (PostingKind.BONUS, priced.bonus_points)):
         if points:
             earn_points(session, PostingRequest(kind, member_id, points, at, basket_id=row.id),
                         settings.points_lifetime_days, account)
+    return flags
 
 
 def _receipt_lines(priced: PricedBasket, balance: int) -> list[str]:

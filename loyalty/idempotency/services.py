@@ -64,7 +64,8 @@ def claim_key(
     """Claim ``key`` for ``scope`` in a transaction of its own, or say why not."""
     try:
         with unit_of_work(factory) as session:
-            _claims_need_no_fsync(session)
+            # A claim lost in a crash is harmless (no effect was written with it).
+            defer_fsync(session)
             record = IdempotencyRecord(scope=scope, key=key, fingerprint=print_)
             session.add(record)
             session.flush()
@@ -97,11 +98,27 @@ def claim_key(
         return Claimed(record.id)
 
 
-def _claims_need_no_fsync(session: Session) -> None:
-    """A claim lost in a crash is harmless (no effect was written with it), so on PostgreSQL
-    its commit need not wait for the disk; the effect's own commit stays fully durable."""
+def defer_fsync(session: Session) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL is on disk.
+
+    Use it only where losing the commit in a crash is harmless: a claim (no effect rides on
+    it), or an effect nobody has been told of yet, followed by :func:`make_durable` before the
+    answer leaves.  The data stays consistent either way (PostgreSQL loses a suffix of the
+    WAL, never a part of a transaction).  SQLite runs WAL with synchronous=NORMAL already.
+    """
     if is_postgres(session):
         session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+def make_durable(factory: sessionmaker[Session]) -> None:
+    """A durability barrier: after it returns, every commit made before it is on disk.
+
+    On PostgreSQL a transaction that holds a transaction id commits synchronously, flushing the
+    WAL up to its commit record, and with it every earlier commit made with deferred fsync.
+    """
+    with unit_of_work(factory) as session:
+        if is_postgres(session):
+            session.execute(text("SELECT pg_current_xact_id()"))
 
 
 def complete_key(session: Session, claim: Claimed, status: int, body: str) -> None:

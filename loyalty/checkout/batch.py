@@ -1,0 +1,63 @@
+"""Many sales in one request: how a till empties its outbox after being offline.
+
+Each item is answered exactly as its own ``POST /api/v1/checkouts`` with that
+``Idempotency-Key`` would be, through the same claim / run / store / commit machinery
+(:func:`loyalty.idempotency.edge.run_idempotent`) and the same fingerprint, so a sale first
+tried alone and then replayed in a batch (or the other way round) is written once.
+
+Why a commit per item rather than one transaction with a SAVEPOINT per item: a sale's effect
+and its stored response must be durable together before the next sale is tried, so a batch cut
+short (timeout, crash) leaves every finished sale finished; the claim of each key must be
+visible to a concurrent duplicate at once; and one slow or failing sale must not hold the row
+locks of the sales before it.  The cost, a commit per sale, is what a single request pays too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from loyalty.errors import DomainError
+from loyalty.extensions import database
+from loyalty.http import db_session
+from loyalty.idempotency.edge import run_idempotent
+from loyalty.idempotency.services import defer_fsync, fingerprint, make_durable
+
+CommitOne = Callable[[dict], Any]  # a commit body in, what the commit view returns out
+
+
+def run_batch(items: list[dict], commit_one: CommitOne) -> list[dict]:
+    """Answer every ``{"idempotency_key", "body"}`` in order; one item's failure is its own."""
+    path = url_for("checkout.commit")[len(request.script_root):]
+    results = [_run_item(item, path, commit_one) for item in items]
+    # Items commit without waiting for the disk (one fsync per sale would cap a replay at the
+    # disk's flush rate); nothing is answered before this one flush covers them all.
+    make_durable(database(current_app).session_factory)
+    return results
+
+
+def _run_item(item: dict, path: str, commit_one: CommitOne) -> dict:
+    key, body = item["idempotency_key"], item["body"]
+    # A fresh identity map per sale, as its own request would have: nothing read for an
+    # earlier sale (a coupon's status, a member) may stand in for the database now.
+    db_session().close()
+    print_ = fingerprint("POST", path, json.dumps(body).encode())
+
+    def produce() -> Any:
+        defer_fsync(db_session())  # made durable before the batch answers: see run_batch
+        return commit_one(body)
+
+    try:
+        response = run_idempotent(key, print_, produce)
+    except (DomainError, HTTPException) as exc:
+        # The app's own problem+json handlers: the item's answer is the one a lone POST gets.
+        response = current_app.make_response(current_app.handle_user_exception(exc))
+    return {"idempotency_key": key, "status": response.status_code, "body": _json(response)}
+
+
+def _json(response: Response) -> dict:
+    return json.loads(response.get_data(as_text=True) or "{}")
