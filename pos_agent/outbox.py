@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ from typing import Any
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.coupons.codes import MalformedCode, normalise_code
 from pos_agent.client import BATCH_LIMIT, BackOffice, Offline, Refused, answer
+
+log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # Backoff after a failed replay: 1 s, 2 s, 4 s ... at most 60 s, plus up to 10 % jitter so the
@@ -192,27 +195,28 @@ class Outbox:
         queues nothing) for a body that is not JSON, carries a payment card number, or a coupon
         already used by another queued sale.
         """
-        if redeem_points < 0:
-            raise ValueError("redeem_points cannot be negative")
-        card = body.get("card_number")
-        if isinstance(card, str) and looks_like_payment_card(card):
-            raise ValueError("a payment card number may not be queued")
-        try:
-            text = json.dumps(body, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"the sale is not JSON: {exc}") from None
-        key = uuid.uuid4().hex
-        codes = sorted({_coupon_key(c) for c in coupon_codes})
+        return self.add_many([(body, member_id, redeem_points, coupon_codes)], now=now)[0]
+
+    def add_many(self, sales: Iterable[tuple[dict, int | None, int, list[str]]], *,
+                 now: dt.datetime | None = None) -> list[str]:
+        """Queue several sales ``(body, member_id, redeem_points, coupon_codes)`` in one
+        transaction (one fsync): all or none, in order.  Same rules as :meth:`add`; for imports
+        and benchmarks, since a till adds one sale at a time."""
+        added_at = _iso(now or utcnow())
+        rows, uses = [], []
+        for body, member_id, redeem_points, coupon_codes in sales:
+            key = uuid.uuid4().hex
+            rows.append((key, _sale_text(body, redeem_points), member_id, redeem_points,
+                         added_at))
+            uses += [(code, key) for code in sorted({_coupon_key(c) for c in coupon_codes})]
         try:
             with self._tx() as db:
-                db.execute("INSERT INTO sale (key, body, member_id, redeem_points, added_at) "
-                           "VALUES (?, ?, ?, ?, ?)",
-                           (key, text, member_id, redeem_points, _iso(now or utcnow())))
-                db.executemany("INSERT INTO coupon_use (code, key) VALUES (?, ?)",
-                               [(c, key) for c in codes])
+                db.executemany("INSERT INTO sale (key, body, member_id, redeem_points, added_at)"
+                               " VALUES (?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO coupon_use (code, key) VALUES (?, ?)", uses)
         except sqlite3.IntegrityError:
             raise ValueError("a coupon of this sale was already used at this till") from None
-        return key
+        return [row[0] for row in rows]
 
     def depth(self) -> int:
         """Sales not yet delivered (dead letters not included)."""
@@ -358,6 +362,11 @@ class Outbox:
                 self._replaying.release()
         report.remaining = self.depth()
         report.seconds = time.monotonic() - started
+        if report.delivered or report.dead or report.stopped:
+            # counts and the reason only: never a body (it holds the card number)
+            log.info("replay: %d delivered, %d dead letters, %d remaining in %.2f s%s",
+                     report.delivered, report.dead, report.remaining, report.seconds,
+                     f"; stopped: {report.stopped}" if report.stopped else "")
         return report
 
     def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None,
@@ -445,7 +454,11 @@ class Outbox:
                 [(state, status, json.dumps(body), done, key, PENDING)
                  for key, state, status, body in outcomes])
         report.delivered += sum(1 for o in outcomes if o[1] == DELIVERED)
-        report.dead += sum(1 for o in outcomes if o[1] == DEAD)
+        for key, state, status, problem in outcomes:
+            if state == DEAD:
+                report.dead += 1
+                log.warning("sale %s refused by the back office (%s %s): kept as a dead letter",
+                            key, status, problem.get("code"))
 
 
 def _outcome(key: str, status: int | None, send: Callable[[], Any]) -> Outcome:
@@ -465,6 +478,19 @@ def backoff_seconds(failures: int) -> float:
     """Wait after ``failures`` failed replays in a row: doubling from 1 s, capped, jittered."""
     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (max(failures, 1) - 1))
     return delay * (1 + random.uniform(0, BACKOFF_JITTER))  # noqa: S311 (jitter, not security)
+
+
+def _sale_text(body: dict, redeem_points: int) -> str:
+    """The body as stored; ``ValueError`` for what must not or cannot be queued."""
+    if redeem_points < 0:
+        raise ValueError("redeem_points cannot be negative")
+    card = body.get("card_number")
+    if isinstance(card, str) and looks_like_payment_card(card):
+        raise ValueError("a payment card number may not be queued")
+    try:
+        return json.dumps(body, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the sale is not JSON: {exc}") from None
 
 
 def _coupon_key(code: str) -> str:

@@ -145,3 +145,14 @@ def test_status_of_an_empty_outbox(outbox: Outbox) -> None:
     assert outbox.status() == {
         "depth": 0, "dead_letters": 0, "oldest_pending_at": None, "online": None,
         "last_sync": None, "last_error": None, "last_error_at": None, "next_attempt_at": None}
+
+
+def test_add_many_is_all_or_nothing(outbox: Outbox) -> None:
+    keys = outbox.add_many([(sale_body(CARD, f"m{n}"), 1, n, []) for n in range(3)])
+    assert len(set(keys)) == 3 and outbox.depth() == 3 and outbox.pending_redemptions(1) == 3
+    with pytest.raises(ValueError, match="payment card"):
+        outbox.add_many([(sale_body(CARD, "ok"), 1, 0, []), (sale_body(TEST_PAN, "no"), 1, 0, [])])
+    with pytest.raises(ValueError, match="already used"):
+        outbox.add_many([(sale_body(CARD, "c1"), 1, 0, ["Z9"]),
+                         (sale_body(CARD, "c2"), 1, 0, ["Z9"])])
+    assert outbox.depth() == 3 and not outbox.coupon_used_locally("Z9")

@@ -6,6 +6,7 @@ office lacks it); False commits one by one.  Both paths must give the same outco
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import time
@@ -205,3 +206,15 @@ def test_a_back_office_process_killed_during_replay_then_restarted_gives_one_acc
     finally:
         proxy.close()
     assert_once_each(back_office, [f"s{i}" for i in range(5)])
+
+
+def test_replay_logs_counts_and_keys_never_cards(tmp_path: Path, back_office,  # type: ignore[no-untyped-def]
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="pos_agent")
+    with Outbox(tmp_path / "o.sqlite3") as box:
+        keys = fill(box, back_office, 3, bad={2})
+        box.replay(back_office.client())
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pos_agent"))
+    assert "2 delivered, 1 dead letters, 0 remaining" in ours
+    assert keys[2] in ours and "currency_mismatch" in ours
+    assert not any(card in ours for card in back_office.cards)
