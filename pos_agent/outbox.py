@@ -346,8 +346,9 @@ class Outbox:
         ``last_error`` and back off (:meth:`due`).  Skipped, unless ``force``, while backing
         off; skipped if another thread of this process is replaying.
 
-        ``use_batch``: None (default) uses ``POST /checkouts/batch`` and falls back to one by
-        one on 404/405/413; False always commits one by one; True never falls back.
+        ``use_batch``: None (default) uses ``POST /checkouts/batch`` and commits one by one
+        when the batch is refused (404/405: for the next 15 minutes; another 4xx: this chunk);
+        False always commits one by one; True never falls back.
         """
         started = time.monotonic()
         report = ReplayReport()
@@ -403,9 +404,11 @@ class Outbox:
             try:
                 return self._deliver_batch(client, items)
             except Refused as exc:
-                if use_batch or exc.status not in (404, 405, 413):
+                # The envelope was refused (no batch endpoint, too large, one item it cannot
+                # read): each sale then gets its own verdict, so one bad sale cannot stall all.
+                if use_batch or exc.status in HALT_STATUSES:
                     raise _Stop(f"batch refused: {exc}") from None
-                if exc.status != 413:
+                if exc.status in (404, 405):
                     self._batch_off_until = time.monotonic() + BATCH_RECHECK_S
         return self._deliver_one_by_one(client, items)
 

@@ -14,6 +14,7 @@ and can drop a connection after the back office has answered but before the till
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import socket
@@ -55,7 +56,8 @@ class BackOfficeServer:
     phones: list[str]
     app: object
     _session_factory: object = field(repr=False)
-    hidden: set[str] = field(default_factory=set)  # paths answered 404, as an older version
+    # path -> status: answered with that status and a problem, as an older or stricter version
+    hidden: dict[str, int] = field(default_factory=dict)
 
 
     def client(self, timeout: float = 2.0, url: str | None = None) -> BackOffice:
@@ -113,14 +115,16 @@ def _seed(db: Session, settings) -> tuple[str, list[str], list[int], list[str]]:
 @pytest.fixture
 def back_office(app, db, settings) -> Iterator[BackOfficeServer]:  # type: ignore[no-untyped-def]
     token, cards, ids, phones = _seed(db, settings)
-    hidden: set[str] = set()
+    hidden: dict[str, int] = {}
 
     def older_version(environ, start_response):  # type: ignore[no-untyped-def]
         """The real app, less the paths in ``hidden`` (a back office not yet upgraded)."""
-        if environ.get("PATH_INFO") in hidden:
-            body = b'{"code": "not_found", "status": 404, "title": "Not Found"}'
-            start_response("404 NOT FOUND", [("Content-Type", "application/problem+json"),
-                                             ("Content-Length", str(len(body)))])
+        status = hidden.get(environ.get("PATH_INFO"))
+        if status:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(status, "invalid_input")
+            body = json.dumps({"code": code, "status": status, "title": code}).encode()
+            start_response(f"{status} REFUSED", [("Content-Type", "application/problem+json"),
+                                                 ("Content-Length", str(len(body)))])
             return [body]
         return app(environ, start_response)
 

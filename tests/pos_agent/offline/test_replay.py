@@ -145,7 +145,7 @@ def test_a_slow_back_office_stops_replay_within_the_timeout(tmp_path: Path,
 
 def test_a_back_office_without_the_batch_endpoint_gets_sales_one_by_one(
         tmp_path: Path, back_office: BackOfficeServer, proxy: Proxy) -> None:
-    back_office.hidden.add(BATCH_PATH)
+    back_office.hidden[BATCH_PATH] = 404
     client = BackOffice(proxy.url, back_office.token)
     with Outbox(tmp_path / "o.sqlite3") as box:
         fill(box, back_office, 3)
@@ -156,6 +156,20 @@ def test_a_back_office_without_the_batch_endpoint_gets_sales_one_by_one(
     assert proxy.sent.count(b"POST /api/v1/checkouts/batch") == 1
     assert proxy.sent.count(b"POST /api/v1/checkouts ") == 5
     assert_once_each(back_office, ["s0", "s1", "s2", "t0", "t1"])
+
+
+def test_a_refused_batch_envelope_does_not_stall_the_queue(
+        tmp_path: Path, back_office: BackOfficeServer, proxy: Proxy) -> None:
+    back_office.hidden[BATCH_PATH] = 422  # say the back office cannot read one item's key
+    client = BackOffice(proxy.url, back_office.token)
+    with Outbox(tmp_path / "o.sqlite3") as box:
+        fill(box, back_office, 3, bad={1})
+        report = box.replay(client)
+        assert (report.delivered, report.dead, report.remaining) == (2, 1, 0)
+        fill(box, back_office, 1, prefix="t")
+        box.replay(client)  # a 422 is about that batch: the next chunk tries the batch again
+    assert proxy.sent.count(b"POST /api/v1/checkouts/batch") == 2
+    assert_once_each(back_office, ["s0", "s2", "t0"])
 
 
 def test_the_batch_endpoint_is_used_when_offered(tmp_path: Path, back_office: BackOfficeServer,
