@@ -11,7 +11,8 @@ Every call ends in one of three ways:
 Invariants:
 
 - A call never takes much longer than ``timeout`` (2 s by default): connecting, sending and
-  reading share one deadline, and the socket timeout of each step is what is left of it.
+  reading share one deadline, and every blocking socket call gets what is left of it, so a
+  server trickling its answer a byte at a time cannot stretch a call either.
 - A card number never reaches a log line or an exception message: the path of ``identify`` is
   logged as ``/api/v1/cards/{number}``, and a number that looks like a payment card is refused
   here, before anything is sent.
@@ -25,6 +26,7 @@ dependency for the till to install.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import socket
@@ -229,27 +231,77 @@ class BackOffice:
         conn.connect()
         if conn.sock is not None:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.sock = _DeadlineSocket(conn.sock)  # type: ignore[assignment]
         self._local.conn = conn
         return conn
 
 
 def _send(conn: http.client.HTTPConnection, method: str, path: str, payload: bytes | None,
           headers: dict[str, str], deadline: float) -> tuple[int, bytes, http.client.HTTPMessage]:
-    """One request/answer on ``conn``; each blocking step gets what is left of the deadline."""
-    _arm(conn, deadline)
+    """One request/answer on ``conn`` within ``deadline`` (see :class:`_DeadlineSocket`)."""
+    if isinstance(conn.sock, _DeadlineSocket):
+        conn.sock.deadline = deadline
     conn.request(method, path, body=payload, headers=headers)
-    _arm(conn, deadline)
     response = conn.getresponse()
-    _arm(conn, deadline)
     data = response.read()
     if response.will_close:
         conn.close()
     return response.status, data, response.headers
 
 
-def _arm(conn: http.client.HTTPConnection, deadline: float) -> None:
-    if conn.sock is not None:
-        conn.sock.settimeout(_remaining(deadline))
+class _DeadlineSocket:
+    """A connected socket whose every blocking call may take only what is left until
+    ``deadline`` (``time.monotonic()``); past it, ``TimeoutError``.
+
+    http.client sets one timeout per socket call, so a server sending a byte every second would
+    keep a call alive for minutes; this bounds the whole exchange instead.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline = time.monotonic()
+        # As socket.socket does: http.client closes the connection while the answer's file
+        # is still being read, so the socket really closes when the last file is done.
+        self._files = 0
+        self._closed = False
+
+    def _arm(self) -> None:
+        self._sock.settimeout(_remaining(self.deadline))
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        self._sock.sendall(data)
+
+    def send(self, data: bytes) -> int:
+        self._arm()
+        return self._sock.send(data)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer, nbytes)
+
+    def recv(self, size: int) -> bytes:
+        self._arm()
+        return self._sock.recv(size)
+
+    def makefile(self, mode: str = "rb", buffering: int | None = None) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError("only for reading answers")
+        self._files += 1
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
+
+    def _decref_socketios(self) -> None:
+        self._files -= 1
+        if self._closed and self._files <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._files <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:  # close, fileno, setsockopt, ...
+        return getattr(self._sock, name)
 
 
 def _remaining(deadline: float) -> float:

@@ -256,9 +256,51 @@ def proxy(back_office: BackOfficeServer) -> Iterator[Proxy]:
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """A URL whose server accepts the connection (the kernel does) and never answers."""
+    """A URL whose server accepts connections, reads the request, and never answers."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """A URL whose server answers a byte every 50 ms, for up to 5 s: each read is quick, the
+    answer never ends."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    stop = threading.Event()
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(100):
+                    if stop.wait(0.05):
+                        return
+                    conn.sendall(b"a")
+            except OSError:
+                return
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
     listener.close()
 
 

@@ -108,6 +108,14 @@ def test_a_silent_back_office_is_offline_within_the_timeout(silent_server: str,
     assert 0.35 <= time.monotonic() - started < 0.4 + 0.25
 
 
+def test_a_trickling_back_office_is_offline_within_the_timeout(trickling_server: str) -> None:
+    client = BackOffice(trickling_server, "token", timeout=0.4)
+    started = time.monotonic()
+    with pytest.raises(Offline, match="timed out"):
+        client.identify(UNKNOWN)
+    assert time.monotonic() - started < 0.4 + 0.25
+
+
 def test_a_refused_connection_is_offline(closed_port: str) -> None:
     with pytest.raises(Offline, match="connection refused"):
         BackOffice(closed_port, "token").identify(UNKNOWN)
