@@ -5,11 +5,13 @@ Each item is answered exactly as its own ``POST /api/v1/checkouts`` with that
 (:func:`loyalty.idempotency.edge.run_idempotent`) and the same fingerprint, so a sale first
 tried alone and then replayed in a batch (or the other way round) is written once.
 
-Why a commit per item rather than one transaction with a SAVEPOINT per item: a sale's effect
-and its stored response must be durable together before the next sale is tried, so a batch cut
-short (timeout, crash) leaves every finished sale finished; the claim of each key must be
-visible to a concurrent duplicate at once; and one slow or failing sale must not hold the row
-locks of the sales before it.  The cost, a commit per sale, is what a single request pays too.
+Why a commit per item rather than one transaction with a SAVEPOINT per item: each sale is
+committed with its stored response before the next is tried, so a batch cut short (a timeout,
+a crash of the web process) leaves every finished sale finished and answerable by replay; each
+key's claim is visible to a concurrent duplicate at once (409), as for a lone request; and a
+sale holds its member's row locks only while it runs, not until the batch's last sale is done.
+The one cost of this, a WAL flush per sale on PostgreSQL, is paid once per batch instead
+(:func:`run_batch`).  Policy in words: docs/OFFLINE.md.
 """
 
 from __future__ import annotations

@@ -175,7 +175,8 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     """
     member, card = _member_for(session, settings, basket)
     account = member_account(session, member.id, lock=True)
-    priced = price_basket(session, settings, basket, check_balance=False, member=(member, card))
+    priced = price_basket(session, settings, basket, check_balance=False, member=(member, card),
+                          account=account)
     overdraw = bool(priced.redeem_points) and priced.redeem_points > account.balance
     if overdraw and not basket.offline:
         raise InsufficientPoints(
@@ -193,8 +194,10 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
 
 def price_basket(
     session: Session, settings: Settings, basket: BasketIn, *, check_balance: bool,
-    member: tuple[Member, Card | None] | None = None,
+    member: tuple[Member, Card | None] | None = None, account: Account | None = None,
 ) -> PricedBasket:
+    """Price ``basket``; ``member`` and ``account``, when the caller has them (commit holds the
+    account locked), save looking them up again."""
     store = session.get(Store, basket.store_id)
     if store is None:
         raise NotFound(f"no store {basket.store_id}")
@@ -207,7 +210,7 @@ def price_basket(
     draft = _draft_lines(basket.lines, products)
     outcome, waived = _price_coupons(session, basket, member_.id, store, occurred_at, draft)
     payable_before_points = sum(d.net_minor for d in draft) - outcome.discount_minor
-    balance = member_account(session, member_.id).balance
+    balance = (account or member_account(session, member_.id)).balance
     max_points = min(max(balance, 0), max_points_for(payable_before_points,
                                                      settings.point_value_minor))
     _check_redemption(basket.redeem_points, balance, payable_before_points, settings,

@@ -160,3 +160,21 @@ def test_only_tills_may_send_a_batch(client, db, shop, role):
     assert resp.status_code == 403
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Basket)) == 0
+
+
+@pytest.mark.postgres
+def test_deferred_fsync_ends_with_its_transaction(app):
+    """Sales of a batch commit with synchronous_commit off; the pooled connection must not
+    keep it, or every later request on it would skip the disk flush too."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from loyalty.idempotency.services import defer_fsync, make_durable
+
+    database = app.extensions["loyalty.db"]
+    with database.engine.connect() as conn, Session(bind=conn) as session:
+        defer_fsync(session)
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        session.commit()
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    make_durable(database.session_factory)  # raises if the server lacks pg_current_xact_id
