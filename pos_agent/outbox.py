@@ -149,6 +149,9 @@ class Outbox:
         self.batch_size = batch_size
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # card numbers live here: readable by the agent's user only (SQLite gives the -wal
+        # and -shm files the database file's permissions)
+        self.path.touch(mode=0o600, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -156,3 +156,12 @@ def test_add_many_is_all_or_nothing(outbox: Outbox) -> None:
         outbox.add_many([(sale_body(CARD, "c1"), 1, 0, ["Z9"]),
                          (sale_body(CARD, "c2"), 1, 0, ["Z9"])])
     assert outbox.depth() == 3 and not outbox.coupon_used_locally("Z9")
+
+
+def test_the_files_are_private_to_the_agent(tmp_path: Path) -> None:
+    from pos_agent.cache import Cache
+
+    with Outbox(tmp_path / "o.sqlite3") as box, Cache(tmp_path / "c.sqlite3"):
+        add(box, "a")
+        for path in tmp_path.iterdir():
+            assert path.stat().st_mode & 0o077 == 0, path.name
