@@ -160,6 +160,8 @@ class BackOffice:
                 query["updated_since"] = updated_since
             rows, headers = self._request("GET", f"{API}/catalog/products?"
                                           f"{urllib.parse.urlencode(query)}")
+            if not isinstance(rows, list):
+                raise Offline("the catalog answer is not a list of products")
             yield from rows
             pages = _total_pages(headers.get("X-Pagination"))
             if not rows or len(rows) < page_size or (pages is not None and page >= pages):
@@ -207,7 +209,7 @@ class BackOffice:
             raise Offline(f"{method} {shown}: {_describe(exc)}") from None
         log.debug("back office answered %s %s: %d in %.1f ms", method, shown, status,
                   (time.monotonic() - started) * 1000)
-        return _interpret(method, shown, status, reply, reply_headers), reply_headers
+        return _interpret(f"{method} {shown}", status, reply), reply_headers
 
     def _exchange(self, method: str, path: str, payload: bytes | None, headers: dict[str, str],
                   deadline: float) -> tuple[int, bytes, http.client.HTTPMessage]:
@@ -311,14 +313,13 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _interpret(method: str, shown: str, status: int, reply: bytes,
-               headers: http.client.HTTPMessage) -> Any:
+def _interpret(what: str, status: int, reply: bytes) -> Any:
     """Map an HTTP answer to data, :class:`Refused` or :class:`Offline` (see module doc)."""
     try:
         data = json.loads(reply) if reply else None
     except ValueError:
         data = None
-    return answer(status, data, f"{method} {shown}")
+    return answer(status, data, what)
 
 
 def answer(status: int, data: Any, what: str = "the back office") -> Any:
