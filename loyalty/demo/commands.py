@@ -127,4 +127,8 @@ def _curl_examples(
         f"    curl -s -X POST {base}/api/v1/checkouts -H {auth} \\",
         "         -H \"Idempotency-Key: demo-$(date +%s)\" -H 'Content-Type: application/json' \\",
         f"         -d {shlex.quote(body)}",
+        "",
+        "  Or run a whole till, swipe to slip, on virtual devices, in a second terminal:",
+        f"    .venv/bin/pos-agent simulate --back-office {base} --token {shlex.quote(token)}"
+        f" --card {number}",
     ]

@@ -75,6 +75,9 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
     assert admin["password"] in output and admin["api_token"] in output
     assert all(t["token"] in output for t in state["tills"])
     assert "curl -s -X POST" in output and "Idempotency-Key" in output
+    simulate = next(line for line in output.splitlines() if "pos-agent simulate" in line)
+    assert f"--back-office http://127.0.0.1:{port}" in simulate
+    assert f"--token {state['tills'][0]['token']}" in simulate and "--card 9871" in simulate
 
 
 def _get_when_up(url: str, server: subprocess.Popen, timeout: float = 30) -> str:
