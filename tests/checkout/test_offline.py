@@ -126,6 +126,28 @@ def test_a_good_coupon_is_redeemed_beside_a_waived_one(client, db, shop):
     assert len(flags(db)) == 1
 
 
+def test_a_coupon_scanned_twice_offline_counts_once(client, db, shop):
+    code = coupon(db, shop.member_id)
+    resp = commit(client, shop, offline(shop, coupon_codes=[code, code.lower()]), "k")
+    assert resp.status_code == 201, resp.json
+    assert resp.json["coupons_redeemed"] == [code]
+    assert resp.json["payable_minor"] == 1530  # one 10% off, not two
+    [(_, detail)] = flags(db)
+    assert detail.endswith("duplicate")
+
+
+def test_an_exclusive_coupon_beside_another_is_waived_offline(client, db, shop):
+    solo = coupon(db, shop.member_id, exclusive=True)
+    other = coupon(db, shop.member_id, kind=OfferKind.AMOUNT_OFF, amount_minor=100,
+                   currency="AED")
+    resp = commit(client, shop, offline(shop, coupon_codes=[solo, other]), "k")
+    assert resp.status_code == 201, resp.json
+    assert resp.json["coupons_redeemed"] == [other]
+    assert resp.json["payable_minor"] == 1700 - 170 - 100  # both discounts were given
+    [(_, detail)] = flags(db)
+    assert detail.endswith("not_stackable")
+
+
 def test_a_waived_bonus_coupon_gives_no_bonus_points(client, db, shop):
     code = coupon(db, shop.member_id, kind=OfferKind.BONUS_POINTS, bonus_points=50)
     assert commit(client, shop, basket(shop, coupon_codes=[code]), "once").json[
