@@ -44,6 +44,9 @@ API = "/api/v1"
 DEFAULT_TIMEOUT = 2.0
 BATCH_LIMIT = 100  # items per POST /checkouts/batch, as the back office accepts
 CATALOG_PAGE_SIZE = 100
+# A batch is background work, and the back office takes tens of ms a sale: it gets the timeout
+# plus this much per sale, so a full batch is not cut off (and redone) at the 2 s of a till call.
+BATCH_SECONDS_PER_SALE = 0.2
 # 4xx answers that mean "not now" rather than "never": the key is still being worked on by a
 # request the back office has not finished (or a worker that died; it is taken over later).
 TRANSIENT_CODES = frozenset({"request_in_flight"})
@@ -136,12 +139,14 @@ class BackOffice:
 
         Each result is ``{"idempotency_key", "status", "body"}``: the answer that item would have
         had from :meth:`commit`.  Raises :class:`Refused` 404/405 when the back office has no
-        batch endpoint (the caller then commits one by one).
+        batch endpoint (the caller then commits one by one).  The deadline is ``timeout`` plus
+        ``BATCH_SECONDS_PER_SALE`` per item: a batch runs in the background, not at a till.
         """
         if not 1 <= len(items) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} sales, not {len(items)}")
         answer = self._call("POST", f"{API}/checkouts/batch", {
-            "checkouts": [{"idempotency_key": key, "body": body} for key, body in items]})
+            "checkouts": [{"idempotency_key": key, "body": body} for key, body in items]},
+            timeout=self.timeout + BATCH_SECONDS_PER_SALE * len(items))
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(items):
             raise Offline("the batch answer does not match the batch sent")
@@ -186,15 +191,16 @@ class BackOffice:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None,
-              headers: dict[str, str] | None = None, shown: str | None = None) -> Any:
-        data, _headers = self._request(method, path, body, headers, shown)
+              headers: dict[str, str] | None = None, shown: str | None = None,
+              timeout: float | None = None) -> Any:
+        data, _headers = self._request(method, path, body, headers, shown, timeout)
         return data
 
     def _request(self, method: str, path: str, body: Any = None,
-                 headers: dict[str, str] | None = None,
-                 shown: str | None = None) -> tuple[Any, http.client.HTTPMessage]:
+                 headers: dict[str, str] | None = None, shown: str | None = None,
+                 timeout: float | None = None) -> tuple[Any, http.client.HTTPMessage]:
         shown = shown or path.split("?")[0]
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + (timeout or self.timeout)
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         send_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json",
                         **({"Content-Type": "application/json"} if payload is not None else {}),

@@ -198,3 +198,39 @@ def test_a_keep_alive_connection_closed_by_the_server_is_retried(
     time.sleep(0.05)  # the server has hung up by now; the client does not know
     assert client.public_key_info() == {"pem": "x"}
     assert canned.connections == 2  # type: ignore[attr-defined]
+
+
+class _SlowBatch(http.server.BaseHTTPRequestHandler):
+    """A back office that takes 0.5 s over any request, then answers a batch as received."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        items = data.get("checkouts", [])
+        time.sleep(0.5)
+        body = json.dumps({"results": [{"idempotency_key": i["idempotency_key"], "status": 201,
+                                        "body": {"basket_id": n}}
+                                       for n, i in enumerate(items)]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_batch_gets_more_time_than_a_till_call() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowBatch)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        client = BackOffice(f"http://127.0.0.1:{server.server_port}", "token", timeout=0.3)
+        with pytest.raises(Offline, match="timed out"):
+            client.commit({"lines": []}, "k0")
+        results = client.commit_batch([(f"k{n}", {"lines": []}) for n in range(3)])
+        assert [r["idempotency_key"] for r in results] == ["k0", "k1", "k2"]
+    finally:
+        server.shutdown()
+        server.server_close()
