@@ -6,8 +6,8 @@ till could not check then must not refuse the sale now:
 * a coupon that proves invalid (used, expired, another member's, another store's, ...) is
   *waived*: its money discount stands, it is not redeemed (a used coupon is never used twice),
   it earns no bonus points, and a review flag names it and the reason;
-* points redeemed beyond the balance are posted all the same (the balance may go negative, as
-  after a return) and flagged.
+* points redeemed beyond the balance are posted all the same, exactly as a return's reversal
+  is (``ledger.services.take_back_points``): the balance may go negative and is flagged.
 
 Everything else a till can get wrong (an unknown card, impossible lines, a foreign currency)
 is refused as online, so the till keeps the sale in its dead letters for a person to see.
@@ -26,11 +26,9 @@ from loyalty.coupons.engine import BasketView, PricedLine, check_combination, ch
 from loyalty.coupons.models import Coupon
 from loyalty.coupons.services import CouponOutcome, find_coupon, price_coupons
 from loyalty.errors import CouponRefused, UnknownCoupon
-from loyalty.ledger.models import Account, Posting, ReviewFlag
-from loyalty.ledger.services import PostingRequest, consume_lots, post
+from loyalty.ledger.models import ReviewFlag
 
 COUPON_FLAG = "offline_coupon_refused"
-OVERDRAFT_FLAG = "offline_overdraft"
 # A coupon in another currency cannot be priced in the basket's: it is waived with no discount.
 _UNPRICEABLE = frozenset({"wrong_currency"})
 
@@ -114,39 +112,18 @@ def _canonical_or_none(raw: str) -> str | None:
 
 def flag_waived_coupons(
     session: Session, member_id: int, basket_id: int, waived: Sequence[WaivedCoupon]
-) -> list[ReviewFlag]:
+) -> None:
     """One review flag per waived coupon, naming its code and the reason.  Flushes."""
-    flags = [
+    if not waived:
+        return
+    session.add_all(
         ReviewFlag(member_id=member_id, reason=COUPON_FLAG, basket_id=basket_id,
                    detail=_coupon_detail(w))
         for w in waived
-    ]
-    session.add_all(flags)
+    )
     session.flush()
-    return flags
 
 
 def _coupon_detail(waived: WaivedCoupon) -> str:
     what = f"coupon {display_code(waived.code)}" if waived.code else "a code that is no coupon"
     return f"{what} taken offline, refused at replay: {waived.reason}"
-
-
-def overdraw_points(
-    session: Session, req: PostingRequest, account: Account
-) -> tuple[Posting, ReviewFlag]:
-    """Post an offline redemption (``req.points`` negative) even past the balance, and flag it.
-
-    The caller holds ``account`` locked.  The lots give what they hold; the rest leaves the
-    balance negative, which later earnings pay off first (as after a return: docs/POINTS.md).
-    """
-    balance = account.balance
-    posting = post(session, req, account)
-    consume_lots(session, account, -req.points)
-    flag = ReviewFlag(
-        member_id=req.member_id, reason=OVERDRAFT_FLAG, posting_id=posting.id,
-        basket_id=req.basket_id,
-        detail=f"offline sale redeemed {-req.points} points with a balance of {balance}",
-    )
-    session.add(flag)
-    session.flush()
-    return posting, flag

@@ -107,9 +107,6 @@ class ReceiptSchema(Schema):
     currency = fields.Function(lambda r: r.priced.currency)
     occurred_at = fields.Function(lambda r: r.priced.occurred_at.isoformat())
     coupons_redeemed = fields.Function(lambda r: [c.code for c in r.priced.coupons])
-    # What an offline sale left for a person to review (docs/OFFLINE.md); empty online.
-    review_flags = fields.Function(
-        lambda r: [{"reason": f.reason, "detail": f.detail} for f in r.review_flags])
 
 
 def _idempotency_key(value: str) -> None:

@@ -27,7 +27,6 @@ from loyalty.catalog.models import Product
 from loyalty.checkout.offline import (
     WaivedCoupon,
     flag_waived_coupons,
-    overdraw_points,
     price_offline_coupons,
 )
 from loyalty.config import Settings
@@ -48,7 +47,7 @@ from loyalty.errors import (
     RedemptionTooLarge,
     ReturnExceedsSale,
 )
-from loyalty.ledger.models import Account, PostingKind, ReviewFlag
+from loyalty.ledger.models import Account, PostingKind
 from loyalty.ledger.services import (
     PostingRequest,
     earn_points,
@@ -156,7 +155,6 @@ class Receipt:
     priced: PricedBasket
     balance_after: int
     receipt_lines: list[str] = field(default_factory=list)
-    review_flags: list[ReviewFlag] = field(default_factory=list)
 
 
 def quote_checkout(session: Session, settings: Settings, basket: BasketIn) -> PricedBasket:
@@ -171,7 +169,7 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     under the account lock); a coupon is used at most once; everything or nothing is written.
     An offline sale (docs/OFFLINE.md) is the one exception to the first and to coupon
     refusals: it is kept, the coupon is waived or the balance overdrawn, and review flags say
-    so (they come back in ``review_flags``).
+    so.
     """
     member, card = _member_for(session, settings, basket)
     account = member_account(session, member.id, lock=True)
@@ -185,11 +183,10 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
         )
     row = _store_basket(session, basket, priced)
     redeem_coupons(session, priced.coupons, row.id, priced.occurred_at)
-    flags = flag_waived_coupons(session, member.id, row.id, priced.waived)
-    flags += _post_points(session, settings, priced, row, account, overdraw=overdraw)
+    flag_waived_coupons(session, member.id, row.id, priced.waived)
+    _post_points(session, settings, priced, row, account, overdraw=overdraw)
     upgrade_tier(session, priced.member, priced.occurred_at)
-    return Receipt(row.id, priced, account.balance, _receipt_lines(priced, account.balance),
-                   flags)
+    return Receipt(row.id, priced, account.balance, _receipt_lines(priced, account.balance))
 
 
 def price_basket(
@@ -371,23 +368,23 @@ def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> B
 def _post_points(
     session: Session, settings: Settings, priced: PricedBasket, row: Basket, account: Account,
     *, overdraw: bool = False,
-) -> list[ReviewFlag]:
-    """Redeem, then earn (so earnings pay off an overdraft first); the flags raised."""
+) -> None:
+    """Redeem, then earn, so earnings pay off an overdraft first.
+
+    ``overdraw`` (offline sales only): the redemption is posted past the balance as a return's
+    reversal is, and the negative balance flagged for review (docs/OFFLINE.md).
+    """
     member_id, at = priced.member.id, priced.occurred_at
-    flags = []
     if priced.redeem_points:
         redeem = PostingRequest(PostingKind.REDEEM, member_id, -priced.redeem_points, at,
                                 basket_id=row.id)
-        if overdraw:
-            flags.append(overdraw_points(session, redeem, account)[1])
-        else:
-            spend_points(session, redeem, account)
+        post_redemption = take_back_points if overdraw else spend_points
+        post_redemption(session, redeem, account)
     for kind, points in ((PostingKind.EARN, priced.points_earned),
                          (PostingKind.BONUS, priced.bonus_points)):
         if points:
             earn_points(session, PostingRequest(kind, member_id, points, at, basket_id=row.id),
                         settings.points_lifetime_days, account)
-    return flags
 
 
 def _receipt_lines(priced: PricedBasket, balance: int) -> list[str]:
