@@ -332,7 +332,7 @@ class Outbox:
             "dead_letters": counts.get(DEAD, 0),
             "oldest_pending_at": oldest,
             "online": None if online is None else online == "1",
-            "last_sync": sync.get("last_sync"),
+            "last_sync": sync.get("last_sync"),  # the last replay that delivered all
             "last_error": sync.get("last_error"),
             "last_error_at": sync.get("last_error_at"),
             "next_attempt_at": sync.get("next_attempt_at"),
@@ -388,6 +388,8 @@ class Outbox:
             if report.stopped is not None:
                 self.mark_offline(report.stopped, now)
                 return
+        if not (report.delivered or report.dead):
+            return  # nothing was sent: an empty queue says nothing about the back office
         now = now or utcnow()
         with self._tx() as db:
             self._set(db, online="1", failures="0", next_attempt_at=None,

@@ -165,3 +165,9 @@ def test_the_files_are_private_to_the_agent(tmp_path: Path) -> None:
         add(box, "a")
         for path in tmp_path.iterdir():
             assert path.stat().st_mode & 0o077 == 0, path.name
+
+
+def test_replaying_an_empty_outbox_claims_nothing(outbox: Outbox, closed_port: str) -> None:
+    report = outbox.replay(BackOffice(closed_port, "token"))
+    assert report.ok and report.delivered == 0
+    assert outbox.status()["online"] is None and outbox.status()["last_sync"] is None
