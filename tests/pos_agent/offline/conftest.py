@@ -34,6 +34,7 @@ from werkzeug.serving import make_server
 from loyalty.baskets.models import Basket
 from loyalty.catalog.models import Category, Product
 from loyalty.db import utcnow
+from loyalty.idempotency.models import IdempotencyRecord
 from loyalty.ledger.models import Posting, PostingKind
 from loyalty.ledger.services import PostingRequest, earn_points, member_balance
 from loyalty.ledger.verify import verify_ledger
@@ -72,6 +73,19 @@ class BackOfficeServer:
             rows = s.execute(select(Basket.external_ref, func.count())
                              .group_by(Basket.external_ref)).all()
         return collections.Counter({ref: n for ref, n in rows})
+
+    def basket_per_key(self, keys: list[str]) -> dict[str, tuple[int, str | None]]:
+        """For each idempotency key: the basket its stored answer names, and that basket's
+        external_ref (the tests' sale id).  Keys the back office never completed are absent."""
+        with self.session() as s:
+            records = s.scalars(select(IdempotencyRecord)
+                                .where(IdempotencyRecord.key.in_(keys),
+                                       IdempotencyRecord.completed_at.is_not(None))).all()
+            found = {r.key: json.loads(r.response_body or "{}").get("basket_id")
+                     for r in records}
+            refs = dict(s.execute(select(Basket.id, Basket.external_ref)
+                                  .where(Basket.id.in_(list(found.values())))).all())
+        return {key: (basket, refs.get(basket)) for key, basket in found.items()}
 
     def earn_postings_per_basket(self) -> collections.Counter[int]:
         with self.session() as s:

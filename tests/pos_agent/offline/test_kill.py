@@ -82,6 +82,10 @@ def test_kill_9_at_random_moments_loses_no_committed_sale(tmp_path: Path,
     # every sale in the outbox (acknowledged or caught between commit and print) is recorded
     # exactly once, and nothing else is
     assert back_office.baskets_by_ref() == dict.fromkeys(queued, 1), seed
+    # and each key's stored answer names the basket of its own sale
+    per_key = back_office.basket_per_key(list(queued.values()))
+    assert {key: ref for key, (_basket, ref) in per_key.items()} == {
+        key: ref for ref, key in queued.items()}, seed
     assert set(back_office.earn_postings_per_basket().values()) == {1}, seed
     assert back_office.ledger_problems() == [], seed
     assert killed == ROUNDS and len(acknowledged) > ROUNDS, seed
