@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 from loyalty.cards.numbers import looks_like_payment_card
+from pos_agent.localdb import LocalFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS member_by_card (
@@ -66,46 +64,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Cache:
+class Cache(LocalFile):
     """Local copies of back-office answers.  Thread-safe; one file per till."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # card numbers live here: readable by the agent's user only (SQLite gives the -wal
-        # and -shm files the database file's permissions)
-        self.path.touch(mode=0o600, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Cache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
+        super().__init__(path, _SCHEMA, synchronous="NORMAL")
 
     # -- members ------------------------------------------------------------------------------
 

@@ -30,8 +30,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.coupons.codes import MalformedCode, normalise_code
 from pos_agent.client import BATCH_LIMIT, BackOffice, Offline, Refused, answer
+from pos_agent.localdb import LocalFile
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class _Stop(Exception):
         self.outcomes = outcomes or []
 
 
-class Outbox:
+class Outbox(LocalFile):
     """The till's durable queue of sales.  Thread-safe; several processes may open one file."""
 
     def __init__(self, path: Path | str, *, batch_size: int = BATCH_LIMIT) -> None:
@@ -147,45 +147,9 @@ class Outbox:
         if not 1 <= batch_size <= BATCH_LIMIT:
             raise ValueError(f"batch_size must be 1..{BATCH_LIMIT}")
         self.batch_size = batch_size
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # card numbers live here: readable by the agent's user only (SQLite gives the -wal
-        # and -shm files the database file's permissions)
-        self.path.touch(mode=0o600, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()
+        super().__init__(path, _SCHEMA, synchronous="FULL")
         self._replaying = threading.Lock()
         self._batch_off_until = 0.0  # monotonic time until which we commit one by one
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so it never fails midway."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
 
     # -- the till's side ----------------------------------------------------------------------
 

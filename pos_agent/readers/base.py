@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -90,3 +90,17 @@ def deliver(name: str, callback: Callable[..., None], *args: object) -> None:
             getattr(callback, "__name__", "?"), type(exc).__name__,
             extra={"device": name, "event": "callback_error"},
         )  # fmt: skip
+
+
+def the_one_match(paths: Iterable[str], what: str, vid: int, pid: int,
+                  serial_number: str | None, hint: str) -> str:
+    """The single device path found for a USB id, or LookupError naming the ids, never guessing:
+    with two identical scanners attached, only the serial number tells them apart."""
+    matches = sorted(paths)
+    wanted = f"{vid:04x}:{pid:04x}" + (f" serial {serial_number}" if serial_number else "")
+    if not matches:
+        raise LookupError(f"no {what} with usb {wanted} attached")
+    if len(matches) > 1:
+        raise LookupError(f"{len(matches)} {what}s match usb {wanted} ({', '.join(matches)}); "
+                          f"{hint}")
+    return matches[0]

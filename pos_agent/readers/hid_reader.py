@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING
 import evdev
 from evdev import ecodes
 
-from pos_agent.readers.base import Backoff, OnReject, OnScan, RawScan, Rejected, deliver
+from pos_agent.readers.base import (
+    Backoff,
+    OnReject,
+    OnScan,
+    RawScan,
+    Rejected,
+    deliver,
+    the_one_match,
+)
 from pos_agent.readers.hid import KeyDecoder, KeyDrop, KeyScan
 
 if TYPE_CHECKING:
@@ -68,23 +76,10 @@ def match_input_device(
 
     LookupError if none or several match.
     """
-    matches = sorted(
-        d.path
-        for d in devices
-        if d.has_enter
-        and d.vendor == vid
-        and d.product == pid
-        and (serial_number is None or d.uniq == serial_number)
-    )
-    wanted = f"{vid:04x}:{pid:04x}" + (f" serial {serial_number}" if serial_number else "")
-    if not matches:
-        raise LookupError(f"no keyboard input device with usb {wanted} attached")
-    if len(matches) > 1:
-        raise LookupError(
-            f"{len(matches)} input devices match usb {wanted} ({', '.join(matches)}); "
-            "set serial_number or path"
-        )
-    return matches[0]
+    paths = (d.path for d in devices if d.has_enter and d.vendor == vid and d.product == pid
+             and (serial_number is None or d.uniq == serial_number))
+    return the_one_match(paths, "keyboard input device", vid, pid, serial_number,
+                         "set serial_number or path")
 
 
 def list_input_devices() -> list[InputDeviceInfo]:

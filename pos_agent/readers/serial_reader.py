@@ -26,7 +26,15 @@ import serial
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
-from pos_agent.readers.base import Backoff, OnReject, OnScan, RawScan, Rejected, deliver
+from pos_agent.readers.base import (
+    Backoff,
+    OnReject,
+    OnScan,
+    RawScan,
+    Rejected,
+    deliver,
+    the_one_match,
+)
 from pos_agent.readers.framing import Dropped, Framer, FramerEvent, decode_frame
 
 if TYPE_CHECKING:
@@ -46,22 +54,10 @@ def find_serial_port(
     LookupError (naming ids, never guessing) if none or more than one port matches: with two
     identical scanners attached, only the serial number tells them apart.
     """
-    matches = sorted(
-        p.device
-        for p in ports
-        if p.vid == vid
-        and p.pid == pid
-        and (serial_number is None or p.serial_number == serial_number)
-    )
-    wanted = f"{vid:04x}:{pid:04x}" + (f" serial {serial_number}" if serial_number else "")
-    if not matches:
-        raise LookupError(f"no serial port with usb {wanted} attached")
-    if len(matches) > 1:
-        raise LookupError(
-            f"{len(matches)} serial ports match usb {wanted} ({', '.join(matches)}); "
-            "set serial_number to choose one"
-        )
-    return matches[0]
+    paths = (p.device for p in ports if p.vid == vid and p.pid == pid
+             and (serial_number is None or p.serial_number == serial_number))
+    return the_one_match(paths, "serial port", vid, pid, serial_number,
+                         "set serial_number to choose one")
 
 
 class SerialReader:

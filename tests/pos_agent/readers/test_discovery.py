@@ -67,5 +67,5 @@ def test_a_scanner_is_matched_by_its_keyboard_node_and_serial_number():
     twin = InputDeviceInfo("/dev/input/event9", "Honeywell Scanner", 0x0C2E, 0x0B61, "SN2", True)
     devices = [SCANNER, SCANNER_MOUSE, twin]
     assert match_input_device(devices, 0x0C2E, 0x0B61, "SN2") == "/dev/input/event9"
-    with pytest.raises(LookupError, match="2 input devices match usb 0c2e:0b61"):
+    with pytest.raises(LookupError, match="2 keyboard input devices match usb 0c2e:0b61"):
         match_input_device(devices, 0x0C2E, 0x0B61)
