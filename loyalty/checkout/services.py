@@ -52,7 +52,7 @@ from loyalty.ledger.services import (
     PostingRequest,
     earn_points,
     member_account,
-    spend_points,
+    post_sale,
     take_back_points,
 )
 from loyalty.members.models import Member
@@ -375,16 +375,15 @@ def _post_points(
     reversal is, and the negative balance flagged for review (docs/OFFLINE.md).
     """
     member_id, at = priced.member.id, priced.occurred_at
+    redeem = None
     if priced.redeem_points:
         redeem = PostingRequest(PostingKind.REDEEM, member_id, -priced.redeem_points, at,
                                 basket_id=row.id)
-        post_redemption = take_back_points if overdraw else spend_points
-        post_redemption(session, redeem, account)
-    for kind, points in ((PostingKind.EARN, priced.points_earned),
-                         (PostingKind.BONUS, priced.bonus_points)):
-        if points:
-            earn_points(session, PostingRequest(kind, member_id, points, at, basket_id=row.id),
-                        settings.points_lifetime_days, account)
+    earnings = [PostingRequest(kind, member_id, points, at, basket_id=row.id)
+                for kind, points in ((PostingKind.EARN, priced.points_earned),
+                                     (PostingKind.BONUS, priced.bonus_points)) if points]
+    post_sale(session, account, redeem, earnings, settings.points_lifetime_days,
+              overdraw=overdraw)
 
 
 def _receipt_lines(priced: PricedBasket, balance: int) -> list[str]:

@@ -15,11 +15,15 @@ id order: always account, then lots, so two writers never deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from loyalty.db import utcnow
 from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
@@ -42,19 +46,46 @@ def open_member_account(session: Session, member_id: int) -> Account:
     return account
 
 
-def programme_account(session: Session, kind: AccountKind) -> Account:
-    """The programme's account of ``kind``, created on first use (remembered per session)."""
-    cache = session.info.setdefault("programme_accounts", {})
-    if kind in cache and inspect(cache[kind]).persistent:  # not undone by a rollback
-        return cache[kind]
-    cache[kind] = account = session.scalar(
-        select(Account).where(Account.kind == kind, Account.member_id.is_(None))
+# Programme account ids by engine, once committed: they never change or go away once created,
+# so each process looks each one up once.  An id only known to a transaction still open (found
+# or created in it) waits in ``session.info`` until that transaction commits: a rollback could
+# take the row with it.
+_PROGRAMME_IDS: weakref.WeakKeyDictionary[Any, dict[AccountKind, int]] = (
+    weakref.WeakKeyDictionary())
+_PENDING = "ledger.programme_account_ids"
+
+
+def programme_account_id(session: Session, kind: AccountKind) -> int:
+    """The id of the programme's account of ``kind``, created on first use."""
+    bind = session.get_bind()
+    known = _PROGRAMME_IDS.get(bind)
+    if known is not None and kind in known:
+        return known[kind]
+    pending = session.info.setdefault(_PENDING, {})
+    if kind in pending:
+        return pending[kind][1]
+    account_id = session.scalar(
+        select(Account.id).where(Account.kind == kind, Account.member_id.is_(None))
     )
-    if account is None:
-        cache[kind] = account = Account(kind=kind, member_id=None, balance=0)
-        session.add(account)
-        session.flush()
-    return account
+    if account_id is None:
+        account_id = session.connection().execute(
+            insert(_ACCOUNT).values(kind=kind, member_id=None, balance=0).returning(_ACCOUNT.c.id)
+        ).scalar_one()
+    pending[kind] = (bind, account_id)
+    return account_id
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_programme_accounts(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint: not committed yet
+        return
+    for kind, (bind, account_id) in session.info.pop(_PENDING, {}).items():
+        _PROGRAMME_IDS.setdefault(bind, {})[kind] = account_id
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_programme_accounts(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def member_account(session: Session, member_id: int, *, lock: bool = False) -> Account:
@@ -84,6 +115,16 @@ class PostingRequest:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A posting just written (the ledger writes with plain INSERTs, not ORM objects)."""
+
+    id: int
+    kind: PostingKind
+    points: int
+    occurred_at: dt.datetime
+
+
 _COUNTERPART = {
     PostingKind.EARN: AccountKind.ISSUED,
     PostingKind.BONUS: AccountKind.ISSUED,
@@ -94,33 +135,58 @@ _COUNTERPART = {
     PostingKind.ADJUST: AccountKind.ADJUSTED,
 }
 
+# The hot writes as Core statements built once (SQLAlchemy caches their compiled form): a
+# checkout writes a few rows whose ids it needs back, and the ORM's unit of work costs more
+# than the database does for them.  The models stay the schema.
+_ACCOUNT = Account.__table__
+_LOT = Lot.__table__
+_INSERT_POSTING = insert(Posting.__table__).returning(Posting.__table__.c.id)
+_INSERT_ENTRY = insert(Entry.__table__)
+_INSERT_LOT = insert(_LOT)
+_SET_BALANCE = (update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("account_id"))
+                .values(balance=bindparam("new_balance")))
+_SET_REMAINING = (update(_LOT).where(_LOT.c.id == bindparam("lot_id"))
+                  .values(remaining=bindparam("new_remaining")))
+LOT_CHUNK = 16  # open lots locked and read at a time when spending (FIFO)
 
-def post(session: Session, req: PostingRequest, account: Account) -> Posting:
+
+def post(session: Session, req: PostingRequest, account: Account) -> Posted:
     """Write one balanced posting: the member's account against the programme counterpart.
 
     The caller must hold ``account`` locked.  Updates the cached balance in the same
     transaction.  Does not touch lots; callers do (earning makes a lot, spending consumes).
     """
-    if req.points == 0:
+    return post_all(session, [req], account)[0]
+
+
+def post_all(session: Session, reqs: Sequence[PostingRequest], account: Account) -> list[Posted]:
+    """Write several postings of one member's account, in order, as :func:`post` would one by
+    one: each balanced against its programme account, the cached balance updated once."""
+    if any(req.points == 0 for req in reqs):
         raise InvalidInput("a posting must move at least one point")
-    counterpart = programme_account(session, _COUNTERPART[req.kind])
-    posting = Posting(
-        kind=req.kind,
-        member_id=req.member_id,
-        basket_id=req.basket_id,
-        return_id=req.return_id,
-        staff_id=req.staff_id,
-        reason=req.reason,
-        occurred_at=req.occurred_at,
-    )
-    posting.entries = [
-        Entry(account_id=account.id, amount=req.points),
-        Entry(account_id=counterpart.id, amount=-req.points),
-    ]
-    session.add(posting)
-    account.balance += req.points
-    session.flush()
-    return posting
+    counterparts = [programme_account_id(session, _COUNTERPART[req.kind]) for req in reqs]
+    conn = session.connection()
+    posted, entries = [], []
+    for req, counterpart in zip(reqs, counterparts, strict=True):
+        posting_id = conn.execute(_INSERT_POSTING, {
+            "kind": req.kind, "member_id": req.member_id, "basket_id": req.basket_id,
+            "return_id": req.return_id, "staff_id": req.staff_id, "reason": req.reason,
+            "occurred_at": req.occurred_at,
+        }).scalar_one()
+        entries.append({"posting_id": posting_id, "account_id": account.id,
+                        "amount": req.points})
+        entries.append({"posting_id": posting_id, "account_id": counterpart,
+                        "amount": -req.points})
+        posted.append(Posted(posting_id, req.kind, req.points, req.occurred_at))
+    conn.execute(_INSERT_ENTRY, entries)
+    _set_balance(session, account, account.balance + sum(req.points for req in reqs))
+    return posted
+
+
+def _set_balance(session: Session, account: Account, balance: int) -> None:
+    session.connection().execute(_SET_BALANCE, {"account_id": account.id,
+                                                "new_balance": balance})
+    set_committed_value(account, "balance", balance)
 
 
 def open_lots(session: Session, account_id: int, *, lock: bool = True) -> Sequence[Lot]:
@@ -135,84 +201,151 @@ def open_lots(session: Session, account_id: int, *, lock: bool = True) -> Sequen
     return session.scalars(stmt).all()
 
 
-def add_lot(
-    session: Session, account: Account, posting: Posting, points: int, lifetime_days: int
-) -> None:
+def _new_lot(account_id: int, posted: Posted, balance_before: int,
+             lifetime_days: int) -> dict[str, Any] | None:
     """New points form a lot, after first paying off any negative balance (debt first)."""
-    debt = max(0, -(account.balance - points))  # balance before this posting, if negative
-    into_lot = points - min(points, debt)
-    if into_lot > 0:
-        session.add(
-            Lot(
-                account_id=account.id,
-                posting_id=posting.id,
-                points=into_lot,
-                remaining=into_lot,
-                earned_at=posting.occurred_at,
-                expires_at=posting.occurred_at + dt.timedelta(days=lifetime_days),
-            )
-        )
-        session.flush()
+    debt = max(0, -balance_before)
+    into_lot = posted.points - min(posted.points, debt)
+    if into_lot <= 0:
+        return None
+    return {"account_id": account_id, "posting_id": posted.id, "points": into_lot,
+            "remaining": into_lot, "earned_at": posted.occurred_at,
+            "expires_at": posted.occurred_at + dt.timedelta(days=lifetime_days)}
+
+
+def _insert_lots(session: Session, rows: list[dict[str, Any] | None]) -> None:
+    lots = [row for row in rows if row is not None]
+    if lots:
+        session.connection().execute(_INSERT_LOT, lots)
+
+
+_OPEN_LOTS_FIFO = (
+    select(_LOT.c.id, _LOT.c.remaining)
+    .where(_LOT.c.account_id == bindparam("account_id"), _LOT.c.remaining > 0)
+    .order_by(_LOT.c.expires_at, _LOT.c.id)
+    .limit(LOT_CHUNK)
+    .with_for_update()
+)
 
 
 def consume_lots(session: Session, account: Account, points: int) -> int:
-    """Take ``points`` from the open lots FIFO; returns how many lots could not cover."""
+    """Take ``points`` from the open lots FIFO; returns how many lots could not cover.
+
+    Reads and locks only as many lots as it needs (oldest first, a chunk at a time, always
+    after the account): a lot it empties drops out of the next chunk's ``remaining > 0``.
+    """
+    conn = session.connection()
     left = points
-    for lot in open_lots(session, account.id):
-        if left == 0:
+    while left > 0:
+        lots = conn.execute(_OPEN_LOTS_FIFO, {"account_id": account.id}).all()
+        changes = []
+        for lot_id, remaining in lots:
+            take = min(remaining, left)
+            changes.append({"lot_id": lot_id, "new_remaining": remaining - take})
+            left -= take
+            if left == 0:
+                break
+        if changes:
+            conn.execute(_SET_REMAINING, changes)
+            _expire_loaded_lots(session, [c["lot_id"] for c in changes])
+        if len(lots) < LOT_CHUNK:
             break
-        take = min(lot.remaining, left)
-        lot.remaining -= take
-        left -= take
-    session.flush()
     return left
+
+
+def _expire_loaded_lots(session: Session, lot_ids: list[int]) -> None:
+    """Lots changed by a plain UPDATE: a copy the session holds must be read again."""
+    for lot_id in lot_ids:
+        lot = session.identity_map.get(identity_key(Lot, lot_id))
+        if lot is not None:
+            session.expire(lot, ["remaining"])
 
 
 def earn_points(
     session: Session, req: PostingRequest, lifetime_days: int, account: Account | None = None
-) -> Posting:
+) -> Posted:
     """Credit earned (or bonus, or refunded) points to a member; they form a new lot."""
     account = account or member_account(session, req.member_id, lock=True)
-    posting = post(session, req, account)
-    add_lot(session, account, posting, req.points, lifetime_days)
-    return posting
+    before = account.balance
+    posted = post(session, req, account)
+    _insert_lots(session, [_new_lot(account.id, posted, before, lifetime_days)])
+    return posted
 
 
 def spend_points(
     session: Session, req: PostingRequest, account: Account | None = None
-) -> Posting:
+) -> Posted:
     """Redeem points (``req.points`` negative).  Refuses to take the balance below zero."""
     account = account or member_account(session, req.member_id, lock=True)
+    _check_spendable(account, req)
+    posted = post(session, req, account)
+    consume_lots(session, account, -req.points)
+    return posted
+
+
+def _check_spendable(account: Account, req: PostingRequest) -> None:
     if account.balance + req.points < 0:
         raise InsufficientPoints(
             f"balance is {account.balance}, {-req.points} requested",
             balance=account.balance,
         )
-    posting = post(session, req, account)
-    consume_lots(session, account, -req.points)
-    return posting
 
 
 def take_back_points(
     session: Session, req: PostingRequest, account: Account | None = None
-) -> Posting:
+) -> Posted:
     """Reverse points (``req.points`` negative) even past zero, and flag a negative balance
     for review instead of writing anything off (docs/RETURNS.md)."""
     account = account or member_account(session, req.member_id, lock=True)
-    posting = post(session, req, account)
+    posted = post(session, req, account)
     consume_lots(session, account, -req.points)
-    if account.balance < 0:
+    _flag_if_negative(session, req, posted, account.balance)
+    return posted
+
+
+def _flag_if_negative(session: Session, req: PostingRequest, posted: Posted,
+                      balance: int) -> None:
+    if balance < 0:
         session.add(
             ReviewFlag(
                 member_id=req.member_id,
                 reason="negative_balance",
-                detail=f"balance {account.balance} after {req.kind.value}",
-                posting_id=posting.id,
+                detail=f"balance {balance} after {req.kind.value}",
+                posting_id=posted.id,
                 basket_id=req.basket_id,
             )
         )
         session.flush()
-    return posting
+
+
+def post_sale(
+    session: Session, account: Account, redemption: PostingRequest | None,
+    earnings: Sequence[PostingRequest], lifetime_days: int, *, overdraw: bool = False,
+) -> None:
+    """A sale's points in one go, exactly as :func:`spend_points` (or, with ``overdraw``,
+    :func:`take_back_points`) for ``redemption`` and then :func:`earn_points` for each of
+    ``earnings`` would write them, in fewer statements: postings and entries, lots spent
+    (FIFO) then lots formed, and the cached balance set once.  Redeeming first lets the
+    earnings pay off an overdraft first.  The caller holds ``account`` locked.
+    """
+    if redemption is not None and not overdraw:
+        _check_spendable(account, redemption)
+    reqs = ([redemption] if redemption is not None else []) + list(earnings)
+    if not reqs:
+        return
+    before = account.balance
+    posted = post_all(session, reqs, account)
+    balance = before
+    new_lots = []
+    for req, done in zip(reqs, posted, strict=True):
+        if req is redemption:
+            consume_lots(session, account, -req.points)
+            if overdraw:
+                _flag_if_negative(session, req, done, balance + req.points)
+        else:
+            new_lots.append(_new_lot(account.id, done, balance, lifetime_days))
+        balance += req.points
+    _insert_lots(session, new_lots)
 
 
 def adjust_points(
@@ -223,7 +356,7 @@ def adjust_points(
     staff_id: int | None,
     actor: str,
     lifetime_days: int,
-) -> Posting:
+) -> Posted:
     """A staff adjustment, with a mandatory reason, audit-logged.
 
     A positive adjustment forms a lot; a negative one may not take the balance below zero.
