@@ -22,7 +22,14 @@ from loyalty.cards.numbers import is_programme_number, looks_like_payment_card, 
 from loyalty.coupons.models import Coupon
 from loyalty.coupons.services import active_coupons
 from loyalty.db import utcnow
-from loyalty.errors import CardBlocked, CardReplaced, InvalidInput, PaymentCardRefused, UnknownCard
+from loyalty.errors import (
+    CardBlocked,
+    CardReplaced,
+    InvalidInput,
+    NotFound,
+    PaymentCardRefused,
+    UnknownCard,
+)
 from loyalty.ledger.models import Account
 from loyalty.members.models import Member
 from loyalty.tiers.models import Tier
@@ -42,20 +49,35 @@ def issue_card(session: Session, member_id: int, prefix: str, length: int) -> Ca
     return card
 
 
+def _programme_number(number: str, prefix: str, length: int) -> str:
+    """The number stripped, refused if a payment card's (before any query, never echoed) or
+    not one of this programme's."""
+    number = number.strip()
+    if looks_like_payment_card(number):
+        raise PaymentCardRefused()
+    if not is_programme_number(number, prefix, length):
+        raise UnknownCard("not a card number of this programme")
+    return number
+
+
 def get_card(session: Session, number: str, prefix: str, length: int) -> Card:
     """The card with this number, whatever its status.
 
     Raises PaymentCardRefused for a payment card number (checked first, before any query, and
     never echoed) and UnknownCard for anything that is not one of our cards.
     """
-    number = number.strip()
-    if looks_like_payment_card(number):
-        raise PaymentCardRefused()
-    if not is_programme_number(number, prefix, length):
-        raise UnknownCard("not a card number of this programme")
+    number = _programme_number(number, prefix, length)
     card = session.scalar(select(Card).where(Card.number == number))
     if card is None:
         raise UnknownCard()
+    return card
+
+
+def _check_usable(card: Card) -> Card:
+    if card.status == CardStatus.BLOCKED:
+        raise CardBlocked()
+    if card.status == CardStatus.REPLACED:
+        raise CardReplaced()
     return card
 
 
@@ -64,12 +86,33 @@ def find_usable_card(session: Session, number: str, prefix: str, length: int) ->
 
     A payment card number is refused before any lookup, and never echoed back.
     """
-    card = get_card(session, number, prefix, length)
-    if card.status == CardStatus.BLOCKED:
-        raise CardBlocked()
-    if card.status == CardStatus.REPLACED:
-        raise CardReplaced()
-    return card
+    return _check_usable(get_card(session, number, prefix, length))
+
+
+def find_usable_card_for_sale(
+    session: Session, number: str, prefix: str, length: int
+) -> tuple[Card, Member, Account]:
+    """:func:`find_usable_card`, its member, and the member's points account locked for the
+    sale (``FOR UPDATE``, the first lock a checkout takes), read in one query.
+
+    Same refusals as :func:`find_usable_card`; a member without an account is NotFound, as
+    ``ledger.services.member_account`` says it.
+    """
+    number = _programme_number(number, prefix, length)
+    row = session.execute(
+        select(Card, Member, Account)
+        .join(Member, Member.id == Card.member_id)
+        .join(Account, Account.member_id == Member.id)
+        .where(Card.number == number)
+        .with_for_update(of=Account)
+        # The locked read must replace any stale copy of the account in the session.
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:  # no such card, or (never in practice) a member without an account
+        card = _check_usable(get_card(session, number, prefix, length))
+        raise NotFound(f"member {card.member_id} has no points account")
+    card, member, account = row
+    return _check_usable(card), member, account
 
 
 def _reason(reason: str | None) -> str | None:
@@ -157,12 +200,17 @@ def identify_card(
     Raises PaymentCardRefused, UnknownCard, CardBlocked or CardReplaced (see find_usable_card).
     Coupons are those usable now, in ``store_id`` when given.
     """
-    card = find_usable_card(session, number, prefix, length)
-    member, tier, balance = session.execute(
-        select(Member, Tier, Account.balance)
+    number = _programme_number(number, prefix, length)
+    row = session.execute(
+        select(Card, Member, Tier, Account.balance)
+        .join(Member, Member.id == Card.member_id)
         .outerjoin(Tier, Tier.id == Member.tier_id)
         .outerjoin(Account, Account.member_id == Member.id)
-        .where(Member.id == card.member_id)
-    ).one()
+        .where(Card.number == number)
+    ).first()
+    if row is None:
+        raise UnknownCard()
+    card, member, tier, balance = row
+    _check_usable(card)
     coupons = active_coupons(session, member.id, at or utcnow(), store_id)
     return Identity(card, member, tier, balance or 0, coupons)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
 from loyalty.cards.models import Card
-from loyalty.cards.services import find_usable_card
+from loyalty.cards.services import find_usable_card, find_usable_card_for_sale
 from loyalty.catalog.models import Product
 from loyalty.checkout.offline import (
     WaivedCoupon,
@@ -171,8 +171,7 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     refusals: it is kept, the coupon is waived or the balance overdrawn, and review flags say
     so.
     """
-    member, card = _member_for(session, settings, basket)
-    account = member_account(session, member.id, lock=True)
+    member, card, account = _member_for_sale(session, settings, basket)
     priced = price_basket(session, settings, basket, check_balance=False, member=(member, card),
                           account=account)
     overdraw = bool(priced.redeem_points) and priced.redeem_points > account.balance
@@ -181,12 +180,12 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
             f"balance is {account.balance}, {priced.redeem_points} requested",
             balance=account.balance,
         )
-    row = _store_basket(session, basket, priced)
-    redeem_coupons(session, priced.coupons, row.id, priced.occurred_at)
-    flag_waived_coupons(session, member.id, row.id, priced.waived)
-    _post_points(session, settings, priced, row, account, overdraw=overdraw)
+    basket_id = _store_basket(session, basket, priced)
+    redeem_coupons(session, priced.coupons, basket_id, priced.occurred_at)
+    flag_waived_coupons(session, member.id, basket_id, priced.waived)
+    _post_points(session, settings, priced, basket_id, account, overdraw=overdraw)
     upgrade_tier(session, priced.member, priced.occurred_at)
-    return Receipt(row.id, priced, account.balance, _receipt_lines(priced, account.balance))
+    return Receipt(basket_id, priced, account.balance, _receipt_lines(priced, account.balance))
 
 
 def price_basket(
@@ -276,6 +275,18 @@ def _member_for(
     raise InvalidInput("identify the member: send card_number or member_id")
 
 
+def _member_for_sale(
+    session: Session, settings: Settings, basket: BasketIn
+) -> tuple[Member, Card | None, Account]:
+    """:func:`_member_for` and the member's account, locked: by card, in one query."""
+    if basket.card_number:
+        card, member, account = find_usable_card_for_sale(
+            session, basket.card_number, settings.card_prefix, settings.card_length)
+        return member, card, account
+    member, card = _member_for(session, settings, basket)
+    return member, card, member_account(session, member.id, lock=True)
+
+
 def _products(session: Session, skus: set[str]) -> dict[str, Product]:
     rows = session.scalars(select(Product).where(Product.sku.in_(skus))).all()
     return {p.sku: p for p in rows}
@@ -337,22 +348,30 @@ def _finish_lines(
     ]
 
 
-def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> Basket:
-    row = Basket(
-        store_id=priced.store.id, till_id=basket.till_id, member_id=priced.member.id,
-        card_id=priced.card.id if priced.card else None, currency=priced.currency,
-        subtotal_minor=priced.subtotal_minor, coupon_discount_minor=priced.coupon_discount_minor,
-        points_redeemed=priced.redeem_points, redeemed_value_minor=priced.redeemed_value_minor,
-        payable_minor=priced.payable_minor, points_earned=priced.points_earned,
-        bonus_points=priced.bonus_points, occurred_at=priced.occurred_at,
-        external_ref=basket.external_ref,
-    )
-    session.add(row)
-    session.flush()
-    # A bulk INSERT (one statement for all lines) rather than one ORM object per line:
-    # this is the hottest write of the checkout.
-    session.execute(insert(BasketLine), [
-        {"basket_id": row.id, "line_no": line.line_no, "sku": line.sku,
+_INSERT_BASKET = insert(Basket.__table__).returning(Basket.__table__.c.id)
+_INSERT_LINES = insert(BasketLine.__table__)
+
+
+def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> int:
+    """Write the basket and its lines; returns the basket's id.
+
+    Plain INSERTs (the lines in one statement), not ORM objects: this is the hottest write of
+    the checkout, and nothing later in the sale needs the rows as objects.
+    """
+    conn = session.connection()
+    basket_id: int = conn.execute(_INSERT_BASKET, {
+        "store_id": priced.store.id, "till_id": basket.till_id, "member_id": priced.member.id,
+        "card_id": priced.card.id if priced.card else None, "currency": priced.currency,
+        "subtotal_minor": priced.subtotal_minor,
+        "coupon_discount_minor": priced.coupon_discount_minor,
+        "points_redeemed": priced.redeem_points,
+        "redeemed_value_minor": priced.redeemed_value_minor,
+        "payable_minor": priced.payable_minor, "points_earned": priced.points_earned,
+        "bonus_points": priced.bonus_points, "occurred_at": priced.occurred_at,
+        "external_ref": basket.external_ref,
+    }).scalar_one()
+    conn.execute(_INSERT_LINES, [
+        {"basket_id": basket_id, "line_no": line.line_no, "sku": line.sku,
          "product_id": line.product_id, "category_id": line.category_id,
          "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
          "discount_minor": line.discount_minor,
@@ -361,13 +380,12 @@ def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> B
          "returned_quantity": 0}
         for line in priced.lines
     ])
-    session.flush()
-    return row
+    return basket_id
 
 
 def _post_points(
-    session: Session, settings: Settings, priced: PricedBasket, row: Basket, account: Account,
-    *, overdraw: bool = False,
+    session: Session, settings: Settings, priced: PricedBasket, basket_id: int,
+    account: Account, *, overdraw: bool = False,
 ) -> None:
     """Redeem, then earn, so earnings pay off an overdraft first.
 
@@ -378,8 +396,8 @@ def _post_points(
     redeem = None
     if priced.redeem_points:
         redeem = PostingRequest(PostingKind.REDEEM, member_id, -priced.redeem_points, at,
-                                basket_id=row.id)
-    earnings = [PostingRequest(kind, member_id, points, at, basket_id=row.id)
+                                basket_id=basket_id)
+    earnings = [PostingRequest(kind, member_id, points, at, basket_id=basket_id)
                 for kind, points in ((PostingKind.EARN, priced.points_earned),
                                      (PostingKind.BONUS, priced.bonus_points)) if points]
     post_sale(session, account, redeem, earnings, settings.points_lifetime_days,

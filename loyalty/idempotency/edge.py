@@ -21,6 +21,7 @@ from loyalty.idempotency.services import (
     check_key,
     claim_key,
     complete_key,
+    end_read_transaction,
     fingerprint,
     release_key,
 )
@@ -53,7 +54,7 @@ def run_idempotent(raw_key: str, print_: str, produce: Callable[[], Any]) -> Res
     db = database(current_app)
     # End the request's read transaction (the token lookup) before claiming: on SQLite a
     # second connection could not write while this one holds the lock.
-    db.session.rollback()
+    end_read_transaction(db.session)
     settings = current_app.extensions["loyalty.settings"]
     outcome = claim_key(
         db.session_factory,

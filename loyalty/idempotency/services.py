@@ -19,7 +19,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,14 @@ from loyalty.errors import IdempotencyKeyReused, InvalidInput, RequestInFlight
 from loyalty.idempotency.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
+
+# Every mutating call from a till claims and completes a key: plain statements, built once.
+_RECORD = IdempotencyRecord.__table__
+_INSERT_CLAIM = insert(_RECORD).returning(_RECORD.c.id)
+_COMPLETE = (update(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
+             .values(completed_at=bindparam("completed_at"),
+                     response_status=bindparam("response_status"),
+                     response_body=bindparam("response_body")))
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,8 @@ def claim_key(
         with unit_of_work(factory) as session:
             # A claim lost in a crash is harmless (no effect was written with it).
             defer_fsync(session)
-            record = IdempotencyRecord(scope=scope, key=key, fingerprint=print_)
-            session.add(record)
-            session.flush()
-            return Claimed(record.id)
+            return Claimed(session.connection().execute(_INSERT_CLAIM, {
+                "scope": scope, "key": key, "fingerprint": print_}).scalar_one())
     except IntegrityError:
         pass
     with unit_of_work(factory) as session:
@@ -121,13 +127,22 @@ def make_durable(factory: sessionmaker[Session]) -> None:
             session.execute(text("SELECT pg_current_xact_id()"))
 
 
+def end_read_transaction(session: Session) -> None:
+    """End a transaction that only read, as a rollback would, but keep the connection's
+    prepared statements: psycopg forgets them all on every ROLLBACK (``DEALLOCATE ALL``), so a
+    rollback per request would leave PostgreSQL parsing and planning every statement anew.
+    A session holding changes is rolled back: those must never be committed here."""
+    if session.new or session.dirty or session.deleted:
+        session.rollback()
+    else:
+        session.commit()
+
+
 def complete_key(session: Session, claim: Claimed, status: int, body: str) -> None:
     """Remember the response, in the same transaction as the effect."""
-    session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claim.record_id)
-        .values(completed_at=utcnow(), response_status=status, response_body=body)
-    )
+    session.connection().execute(_COMPLETE, {
+        "record_id": claim.record_id, "completed_at": utcnow(), "response_status": status,
+        "response_body": body})
 
 
 def release_key(factory: sessionmaker[Session], claim: Claimed) -> None:
