@@ -24,6 +24,7 @@ The rounding rules (also in docs/ROUNDING.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -60,23 +61,42 @@ def floor_points(exact: Fraction) -> int:
 
 
 def allocate(total: int, weights: Sequence[Fraction | int]) -> list[int]:
-    """Rule 2: split a whole ``total`` over ``weights`` by largest remainder; parts sum to total."""
+    """Rule 2: split a whole ``total`` over ``weights`` by largest remainder; parts sum to total.
+
+    Worked in integers: the weights are brought to a common denominator (shares do not change
+    when every weight is scaled alike), so each line's exact share ``total * w / sum`` is an
+    integer quotient and remainder over the same divisor, and the remainders compare as
+    integers.  The result is the same as with fractions, at a fraction of the cost.
+    """
     if total < 0:
         return [-p for p in allocate(-total, weights)]
-    weight_sum = sum(Fraction(w) for w in weights)
     if not weights:
         return []
+    whole = _common_integers(weights)
+    weight_sum = sum(whole)
     if weight_sum == 0:
         parts = [0] * len(weights)
         parts[0] = total
         return parts
-    exact = [Fraction(total) * Fraction(w) / weight_sum for w in weights]
-    parts = [int(e.__floor__()) for e in exact]
+    if weight_sum < 0:  # same shares with every sign flipped; the divisor is then positive
+        whole, weight_sum = [-w for w in whole], -weight_sum
+    scaled = [total * w for w in whole]
+    parts = [s // weight_sum for s in scaled]
     leftover = total - sum(parts)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in by_remainder[:leftover]:
-        parts[i] += 1
+    if leftover:
+        by_remainder = sorted(range(len(weights)), key=lambda i: (-(scaled[i] % weight_sum), i))
+        for i in by_remainder[:leftover]:
+            parts[i] += 1
     return parts
+
+
+def _common_integers(weights: Sequence[Fraction | int]) -> list[int]:
+    """``weights`` times the least common multiple of their denominators: all integers."""
+    if all(type(w) is int for w in weights):
+        return list(weights)  # type: ignore[arg-type]
+    exact = [w if isinstance(w, Fraction | int) else Fraction(w) for w in weights]
+    common = math.lcm(*(w.denominator for w in exact))
+    return [w.numerator * (common // w.denominator) for w in exact]
 
 
 def cumulative_share(line_total: int, done_qty: int, sold_qty: int) -> int:

@@ -16,11 +16,12 @@ then allocated back over lines by largest remainder (rule 2) so returns can reve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from loyalty.money import allocate, floor_points
+from loyalty.money import allocate
 from loyalty.rules.models import RuleKind
 
 
@@ -60,47 +61,60 @@ def earn(
     base = next((r for r in rules if r.kind == RuleKind.BASE), None)
     if base is None or not lines:
         return Earning(0, {line.line_no: 0 for line in lines})
-    exact = [
-        _line_points(line, rules, base, store_id, minor_per_unit) * tier_multiplier
-        for line in lines
-    ]
-    eligible = sum(line.eligible_minor for line, e in zip(lines, exact, strict=True) if e > 0)
+    # Each line's exact points, eligible / minor_per_unit * rate * tier, as an integer over a
+    # denominator of its own; then all over one common denominator, so the sum, its floor and
+    # the allocation below are integer arithmetic with exactly the fractions' results.
+    rate_of = _RateTable(rules, base, store_id)
+    tier = Fraction(tier_multiplier)
+    exact: list[tuple[int, int]] = []
+    for line in lines:
+        rate = rate_of(line)
+        if line.eligible_minor <= 0 or rate is None:
+            exact.append((0, 1))
+        else:
+            exact.append((line.eligible_minor * rate.numerator * tier.numerator,
+                          minor_per_unit * rate.denominator * tier.denominator))
+    common = math.lcm(*(den for _num, den in exact))
+    scaled = [num * (common // den) for num, den in exact]
+    eligible = sum(line.eligible_minor for line, e in zip(lines, scaled, strict=True) if e > 0)
     if eligible < base.min_spend_minor:
         return Earning(0, {line.line_no: 0 for line in lines})
-    total = floor_points(sum(exact, Fraction(0)))
-    parts = allocate(total, exact)
+    total = sum(scaled) // common  # rounded down once, per basket (loyalty.money rule 1)
+    parts = allocate(total, scaled)
     return Earning(total, {line.line_no: p for line, p in zip(lines, parts, strict=True)})
 
 
-def _line_points(
-    line: EarningLine, rules: Sequence[Rule], base: Rule, store_id: int, minor_per_unit: int
-) -> Fraction:
-    if line.eligible_minor <= 0 or _excluded(line, rules):
-        return Fraction(0)
-    rate = base.points_per_unit * _line_multiplier(line, rules, store_id)
-    return Fraction(line.eligible_minor, minor_per_unit) * rate
+class _RateTable:
+    """A line's rate (``None``: excluded) under the rules, looked up rather than searched."""
 
+    def __init__(self, rules: Sequence[Rule], base: Rule, store_id: int) -> None:
+        self.excluded_skus = {r.sku for r in rules if r.kind == RuleKind.EXCLUSION and r.sku}
+        self.excluded_categories = {
+            r.category_id for r in rules if r.kind == RuleKind.EXCLUSION and r.category_id}
+        self.products: dict[str | None, list[Fraction]] = {}
+        self.categories: dict[int | None, list[Fraction]] = {}
+        store = Fraction(1)
+        for r in rules:
+            if r.kind == RuleKind.STORE and r.store_id == store_id:
+                store *= r.multiplier
+            elif r.kind == RuleKind.PRODUCT:
+                self.products.setdefault(r.sku, []).append(r.multiplier)
+            elif r.kind == RuleKind.CATEGORY:
+                self.categories.setdefault(r.category_id, []).append(r.multiplier)
+        self.base_rate = base.points_per_unit * store
+        self.cache: dict[tuple[str, int | None], Fraction | None] = {}
 
-def _excluded(line: EarningLine, rules: Sequence[Rule]) -> bool:
-    return any(
-        r.kind == RuleKind.EXCLUSION
-        and ((r.sku and r.sku == line.sku) or (r.category_id and r.category_id == line.category_id))
-        for r in rules
-    )
+    def __call__(self, line: EarningLine) -> Fraction | None:
+        key = (line.sku, line.category_id)
+        if key not in self.cache:
+            self.cache[key] = self._rate(line)
+        return self.cache[key]
 
-
-def _line_multiplier(line: EarningLine, rules: Sequence[Rule], store_id: int) -> Fraction:
-    multiplier = Fraction(1)
-    for r in rules:
-        if r.kind == RuleKind.STORE and r.store_id == store_id:
-            multiplier *= r.multiplier
-    product = [r.multiplier for r in rules if r.kind == RuleKind.PRODUCT and r.sku == line.sku]
-    category = [
-        r.multiplier
-        for r in rules
-        if r.kind == RuleKind.CATEGORY and line.category_id and r.category_id == line.category_id
-    ]
-    specific = product or category
-    if specific:
-        multiplier *= max(specific)
-    return multiplier
+    def _rate(self, line: EarningLine) -> Fraction | None:
+        if line.sku in self.excluded_skus or (
+                line.category_id and line.category_id in self.excluded_categories):
+            return None
+        # The product rule is more specific than the category's and wins over it.
+        specific = self.products.get(line.sku) or (
+            self.categories.get(line.category_id) if line.category_id else None)
+        return self.base_rate * max(specific) if specific else self.base_rate
