@@ -62,13 +62,17 @@ def _commit(data: dict) -> services.Receipt:
     return services.commit_checkout(db_session(), _settings(), _basket(data))
 
 
+# Schemas hold no per-call state: one instance each serves every item of every batch.
+_BASKET_IN, _RECEIPT = schemas.BasketInSchema(), schemas.ReceiptSchema()
+
+
 def _commit_body(body: dict):  # type: ignore[no-untyped-def]
     """One batch item: the body of a ``POST /checkouts``, loaded and answered as that view."""
     try:
-        data = schemas.BasketInSchema().load(body)
+        data = _BASKET_IN.load(body)
     except ValidationError as exc:
         abort(422, exc=exc, messages={"json": exc.messages})
-    return schemas.ReceiptSchema().dump(_commit(data)), 201
+    return _RECEIPT.dump(_commit(data)), 201
 
 
 @blp.route("/checkouts/batch", methods=["POST"])

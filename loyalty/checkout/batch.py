@@ -27,7 +27,7 @@ from loyalty.errors import DomainError
 from loyalty.extensions import database
 from loyalty.http import db_session
 from loyalty.idempotency.edge import run_idempotent
-from loyalty.idempotency.services import defer_fsync, fingerprint, make_durable
+from loyalty.idempotency.services import defer_fsync, fingerprint_value, make_durable
 
 CommitOne = Callable[[dict], Any]  # a commit body in, what the commit view returns out
 
@@ -47,7 +47,7 @@ def _run_item(item: dict, path: str, commit_one: CommitOne) -> dict:
     # A fresh identity map per sale, as its own request would have: nothing read for an
     # earlier sale (a coupon's status, a member) may stand in for the database now.
     db_session().close()
-    print_ = fingerprint("POST", path, json.dumps(body).encode())
+    print_ = fingerprint_value("POST", path, body)
 
     def produce() -> Any:
         defer_fsync(db_session())  # made durable before the batch answers: see run_batch

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
@@ -171,9 +172,9 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
     refusals: it is kept, the coupon is waived or the balance overdrawn, and review flags say
     so.
     """
-    member, card, account = _member_for_sale(session, settings, basket)
+    member, card, account, store = _member_for_sale(session, settings, basket)
     priced = price_basket(session, settings, basket, check_balance=False, member=(member, card),
-                          account=account)
+                          account=account, store=store)
     overdraw = bool(priced.redeem_points) and priced.redeem_points > account.balance
     if overdraw and not basket.offline:
         raise InsufficientPoints(
@@ -191,10 +192,12 @@ def commit_checkout(session: Session, settings: Settings, basket: BasketIn) -> R
 def price_basket(
     session: Session, settings: Settings, basket: BasketIn, *, check_balance: bool,
     member: tuple[Member, Card | None] | None = None, account: Account | None = None,
+    store: Store | None = None,
 ) -> PricedBasket:
-    """Price ``basket``; ``member`` and ``account``, when the caller has them (commit holds the
-    account locked), save looking them up again."""
-    store = session.get(Store, basket.store_id)
+    """Price ``basket``; ``member``, ``account`` and ``store``, when the caller has them
+    (commit holds the account locked), save looking them up again."""
+    if store is None or store.id != basket.store_id:
+        store = session.get(Store, basket.store_id)
     if store is None:
         raise NotFound(f"no store {basket.store_id}")
     if basket.currency != store.currency:
@@ -277,22 +280,28 @@ def _member_for(
 
 def _member_for_sale(
     session: Session, settings: Settings, basket: BasketIn
-) -> tuple[Member, Card | None, Account]:
-    """:func:`_member_for` and the member's account, locked: by card, in one query."""
+) -> tuple[Member, Card | None, Account, Store | None]:
+    """:func:`_member_for` and the member's account, locked, and the store when found with
+    them: by card, all in one query."""
     if basket.card_number:
-        card, member, account = find_usable_card_for_sale(
-            session, basket.card_number, settings.card_prefix, settings.card_length)
-        return member, card, account
+        card, member, account, store = find_usable_card_for_sale(
+            session, basket.card_number, settings.card_prefix, settings.card_length,
+            basket.store_id)
+        return member, card, account, store
     member, card = _member_for(session, settings, basket)
-    return member, card, member_account(session, member.id, lock=True)
+    return member, card, member_account(session, member.id, lock=True), None
 
 
-def _products(session: Session, skus: set[str]) -> dict[str, Product]:
-    rows = session.scalars(select(Product).where(Product.sku.in_(skus))).all()
-    return {p.sku: p for p in rows}
+_PRODUCTS = (select(Product.sku, Product.id, Product.category_id)
+             .where(Product.sku.in_(bindparam("skus", expanding=True))))
 
 
-def _draft_lines(lines: tuple[LineIn, ...], products: dict[str, Product]) -> list[PricedLine]:
+def _products(session: Session, skus: set[str]) -> dict[str, Any]:
+    """The catalog's id and category of each known SKU (plain rows: read, never changed)."""
+    return {p.sku: p for p in session.execute(_PRODUCTS, {"skus": list(skus)})}
+
+
+def _draft_lines(lines: tuple[LineIn, ...], products: dict[str, Any]) -> list[PricedLine]:
     draft = []
     for n, line in enumerate(lines, start=1):
         product = products.get(line.sku)
@@ -321,7 +330,7 @@ def _check_redemption(
 def _finish_lines(
     session: Session, settings: Settings, store: Store, member: Member, at: dt.datetime,
     draft: list[PricedLine], coupon_discounts: dict[int, int], redeem_points: int,
-    products: dict[str, Product],
+    products: dict[str, Any],
 ) -> list[PricedBasketLine]:
     after_coupons = [d.net_minor - coupon_discounts.get(d.line_no, 0) for d in draft]
     redeemed = allocate(redeem_points, after_coupons)

@@ -59,6 +59,13 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
+def fingerprint_value(method: str, path: str, value: object) -> str:
+    """:func:`fingerprint` of the JSON text of ``value``, without writing and reading it back
+    first (a parsed JSON value comes back from that unchanged)."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
 def check_key(key: str) -> str:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():

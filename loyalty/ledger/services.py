@@ -88,12 +88,15 @@ def _forget_programme_accounts(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
+_MEMBER_ACCOUNT = select(Account).where(Account.member_id == bindparam("member_id"))
+# populate_existing: the locked read must replace any stale copy in the session.
+_MEMBER_ACCOUNT_LOCKED = (_MEMBER_ACCOUNT.with_for_update()
+                          .execution_options(populate_existing=True))
+
+
 def member_account(session: Session, member_id: int, *, lock: bool = False) -> Account:
-    stmt = select(Account).where(Account.member_id == member_id)
-    if lock:
-        # populate_existing: the locked read must replace any stale copy in the session.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    account = session.scalar(stmt)
+    account = session.scalar(_MEMBER_ACCOUNT_LOCKED if lock else _MEMBER_ACCOUNT,
+                             {"member_id": member_id})
     if account is None:
         raise NotFound(f"member {member_id} has no points account")
     return account

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.db import utcnow
@@ -62,16 +63,27 @@ def add_earning_rule(
     return rule
 
 
+_RULE_COLUMNS = (
+    EarningRule.id, EarningRule.kind, EarningRule.currency, EarningRule.points_per_unit_num,
+    EarningRule.points_per_unit_den, EarningRule.min_spend_minor,
+    EarningRule.multiplier_permille, EarningRule.category_id, EarningRule.sku,
+    EarningRule.store_id, EarningRule.valid_from,
+)
+
+_IN_FORCE = (
+    select(*_RULE_COLUMNS)
+    .where(
+        EarningRule.valid_from <= bindparam("at"),
+        or_(EarningRule.valid_to.is_(None), EarningRule.valid_to > bindparam("at")),
+        or_(EarningRule.currency.is_(None), EarningRule.currency == bindparam("currency")),
+    )
+    .order_by(EarningRule.id)
+)
+
+
 def rules_in_force(session: Session, at: dt.datetime, currency: str) -> list[Rule]:
-    rows = session.scalars(
-        select(EarningRule)
-        .where(
-            EarningRule.valid_from <= at,
-            or_(EarningRule.valid_to.is_(None), EarningRule.valid_to > at),
-            or_(EarningRule.currency.is_(None), EarningRule.currency == currency),
-        )
-        .order_by(EarningRule.id)
-    ).all()
+    # Plain rows, not ORM objects: read on every quote and checkout, and never changed here.
+    rows = session.execute(_IN_FORCE, {"at": at, "currency": currency}).all()
     bases = [r for r in rows if r.kind == RuleKind.BASE]
     # The newest base rule in force wins; a currency-specific one beats a generic one.
     bases.sort(key=lambda r: (r.currency is not None, r.valid_from, r.id))
@@ -79,7 +91,7 @@ def rules_in_force(session: Session, at: dt.datetime, currency: str) -> list[Rul
     return [_as_rule(r) for r in chosen]
 
 
-def _as_rule(row: EarningRule) -> Rule:
+def _as_rule(row: Any) -> Rule:
     return Rule(
         kind=row.kind,
         points_per_unit=Fraction(row.points_per_unit_num, row.points_per_unit_den),

@@ -53,8 +53,11 @@ def trailing_spend(session: Session, member_id: int, at: dt.datetime) -> int:
     return int(paid) - int(refunded)
 
 
+_ALL_TIERS = select(Tier).order_by(Tier.rank)
+
+
 def _tiers(session: Session) -> list[Tier]:
-    return list(session.scalars(select(Tier).order_by(Tier.rank)))
+    return list(session.scalars(_ALL_TIERS))
 
 
 def _qualified(tiers: list[Tier], spend: int) -> Tier | None:
