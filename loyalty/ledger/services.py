@@ -143,7 +143,8 @@ _COUNTERPART = {
 # than the database does for them.  The models stay the schema.
 _ACCOUNT = Account.__table__
 _LOT = Lot.__table__
-_INSERT_POSTING = insert(Posting.__table__).returning(Posting.__table__.c.id)
+_INSERT_POSTING = insert(Posting.__table__).returning(Posting.__table__.c.id,
+                                                      sort_by_parameter_order=True)
 _INSERT_ENTRY = insert(Entry.__table__)
 _INSERT_LOT = insert(_LOT)
 _SET_BALANCE = (update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("account_id"))
@@ -169,13 +170,15 @@ def post_all(session: Session, reqs: Sequence[PostingRequest], account: Account)
         raise InvalidInput("a posting must move at least one point")
     counterparts = [programme_account_id(session, _COUNTERPART[req.kind]) for req in reqs]
     conn = session.connection()
+    # One INSERT for all the postings; their ids come back in the order of ``reqs``.
+    posting_ids = conn.execute(_INSERT_POSTING, [
+        {"kind": req.kind, "member_id": req.member_id, "basket_id": req.basket_id,
+         "return_id": req.return_id, "staff_id": req.staff_id, "reason": req.reason,
+         "occurred_at": req.occurred_at}
+        for req in reqs
+    ]).scalars().all()
     posted, entries = [], []
-    for req, counterpart in zip(reqs, counterparts, strict=True):
-        posting_id = conn.execute(_INSERT_POSTING, {
-            "kind": req.kind, "member_id": req.member_id, "basket_id": req.basket_id,
-            "return_id": req.return_id, "staff_id": req.staff_id, "reason": req.reason,
-            "occurred_at": req.occurred_at,
-        }).scalar_one()
+    for req, counterpart, posting_id in zip(reqs, counterparts, posting_ids, strict=True):
         entries.append({"posting_id": posting_id, "account_id": account.id,
                         "amount": req.points})
         entries.append({"posting_id": posting_id, "account_id": counterpart,

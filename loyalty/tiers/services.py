@@ -77,8 +77,10 @@ def upgrade_tier(session: Session, member: Member, at: dt.datetime) -> Tier | No
     tiers = _tiers(session)
     if not tiers:
         return None
-    target = _qualified(tiers, trailing_spend(session, member.id, at))
     current = next((t for t in tiers if t.id == member.tier_id), None)
+    if current is not None and current.rank >= tiers[-1].rank:
+        return current  # nothing higher to reach: no need to sum a year of baskets
+    target = _qualified(tiers, trailing_spend(session, member.id, at))
     if target is not None and (current is None or target.rank > current.rank):
         member.tier_id = target.id
         session.flush()
