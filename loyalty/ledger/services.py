@@ -151,7 +151,9 @@ _SET_BALANCE = (update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("account_id"))
                 .values(balance=bindparam("new_balance")))
 _SET_REMAINING = (update(_LOT).where(_LOT.c.id == bindparam("lot_id"))
                   .values(remaining=bindparam("new_remaining")))
-LOT_CHUNK = 16  # open lots locked and read at a time when spending (FIFO)
+# Open lots locked and read at a time when spending (FIFO): a few first (one lot covers most
+# redemptions, and every row locked is a write in PostgreSQL), then more at a time.
+FIRST_LOT_CHUNK, LOT_CHUNK = 2, 16
 
 
 def post(session: Session, req: PostingRequest, account: Account) -> Posted:
@@ -229,7 +231,7 @@ _OPEN_LOTS_FIFO = (
     select(_LOT.c.id, _LOT.c.remaining)
     .where(_LOT.c.account_id == bindparam("account_id"), _LOT.c.remaining > 0)
     .order_by(_LOT.c.expires_at, _LOT.c.id)
-    .limit(LOT_CHUNK)
+    .limit(bindparam("chunk"))
     .with_for_update()
 )
 
@@ -241,9 +243,9 @@ def consume_lots(session: Session, account: Account, points: int) -> int:
     after the account): a lot it empties drops out of the next chunk's ``remaining > 0``.
     """
     conn = session.connection()
-    left = points
+    left, chunk = points, FIRST_LOT_CHUNK
     while left > 0:
-        lots = conn.execute(_OPEN_LOTS_FIFO, {"account_id": account.id}).all()
+        lots = conn.execute(_OPEN_LOTS_FIFO, {"account_id": account.id, "chunk": chunk}).all()
         changes = []
         for lot_id, remaining in lots:
             take = min(remaining, left)
@@ -254,8 +256,9 @@ def consume_lots(session: Session, account: Account, points: int) -> int:
         if changes:
             conn.execute(_SET_REMAINING, changes)
             _expire_loaded_lots(session, [c["lot_id"] for c in changes])
-        if len(lots) < LOT_CHUNK:
+        if len(lots) < chunk:
             break
+        chunk = LOT_CHUNK
     return left
 
 
