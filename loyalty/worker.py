@@ -42,6 +42,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         # A relay queued while the workers were down is pointless once a newer one exists.
         "options": {"expires": 10 * RELAY_EVERY_SECONDS},
     },
+    "tiers-review": {
+        "task": "tiers.review",
+        # monthly, early on the 1st: a member moves down at most one tier a month
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+        "options": {"expires": 6 * 3600},
+    },
     "ledger-expire-points": {
         "task": "ledger.expire_points",
         "schedule": crontab(minute=5),  # hourly, at five past

@@ -14,7 +14,7 @@ from loyalty.extensions import database
 
 @click.group("tasks")
 def cli() -> None:
-    """Periodic work: relay the outbox, expire points."""
+    """Periodic work: relay the outbox, expire points, review tiers."""
 
 
 @cli.command("relay")
@@ -39,6 +39,17 @@ def expire(ctx: Context) -> None:
     with ctx.app.app_context():
         expired = expire_due_points(database(ctx.app).session_factory)
     click.echo(f"expired {expired} points")
+
+
+@cli.command("review-tiers")
+@pass_ctx
+def review_tiers(ctx: Context) -> None:
+    """The monthly tier review: members move down at most one tier a month (safe to repeat)."""
+    from loyalty.tiers.tasks import review_due_tiers
+
+    with ctx.app.app_context():
+        reviewed, changed = review_due_tiers(database(ctx.app).session_factory)
+    click.echo(f"reviewed {reviewed} members, {changed} changed tier")
 
 
 @cli.command("pending")

@@ -1,9 +1,9 @@
 """Tiers: qualification on trailing 12-month net spend, multipliers, downgrades.
 
-The rule (docs/TIERS.md): a member moves **up** as soon as a checkout brings their trailing
-12-month net spend (payments minus refunds) to a higher tier's threshold.  They move **down**
-only at the periodic tier review (task ``tiers.review``), and by at most one tier per review,
-so a quiet month never drops a Platinum member straight to no tier.
+The rule (docs/POINTS.md, "Tiers"): a member moves **up** as soon as a checkout brings
+their trailing 12-month net spend (payments minus refunds) to a higher tier's threshold.  They
+move **down** only at the periodic tier review (task ``tiers.review``), and by at most one tier
+per review, so a quiet month never drops a Platinum member straight to no tier.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from fractions import Fraction
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.baskets.models import Basket, BasketReturn
@@ -108,11 +108,30 @@ def review_tier(session: Session, member: Member, at: dt.datetime) -> Tier | Non
     return new
 
 
-def review_tiers(session: Session, at: dt.datetime) -> int:
-    """Review every member; returns how many changed tier."""
-    changed = 0
-    for member in session.scalars(select(Member).order_by(Member.id)):
+def review_period_start(at: dt.datetime) -> dt.datetime:
+    """Reviews are monthly: a member reviewed since the first of ``at``'s month is done."""
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def review_tiers(session: Session, at: dt.datetime, batch: int = 500) -> tuple[int, int]:
+    """Review up to ``batch`` members not yet reviewed this month; ``(reviewed, changed)``.
+
+    Each member is locked before the check, and the check is in the locking query, so two
+    reviews running at once (two beats by mistake) never move one member down twice: the
+    second finds the row already reviewed this month and skips it.
+    """
+    due = (
+        select(Member)
+        .where(or_(Member.tier_reviewed_at.is_(None),
+                   Member.tier_reviewed_at < review_period_start(at)))
+        .order_by(Member.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    reviewed = changed = 0
+    for member in session.scalars(due).all():
         before = member.tier_id
         review_tier(session, member, at)
+        reviewed += 1
         changed += before != member.tier_id
-    return changed
+    return reviewed, changed
