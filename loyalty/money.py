@@ -3,7 +3,7 @@
 Money is an integer count of minor units with an ISO 4217 currency; points are whole numbers.
 No float ever touches a price, a balance or the ledger.
 
-The rounding rules (also in docs/ROUNDING.md):
+The rounding rules (also in docs/POINTS.md, "Rounding"):
 
 1. **Earning** is computed exactly, as fractions, line by line, then summed over the basket, and
    the basket total is rounded *down* to whole points once (``floor``).  A member never gets a

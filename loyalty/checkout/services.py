@@ -458,7 +458,7 @@ def return_items(
     *, store_id: int | None = None, till_id: int | None = None,
     occurred_at: dt.datetime | None = None,
 ) -> ReturnResult:
-    """Return some or all of a basket's lines (docs/RETURNS.md).
+    """Return some or all of a basket's lines (docs/POINTS.md, "Returns").
 
     Earned points are reversed and redeemed points given back pro rata, cumulatively per line
     (loyalty.money rule 3), so the total reversed never exceeds what was earned.  If the member

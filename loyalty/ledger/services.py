@@ -5,7 +5,7 @@ Invariants (checked by ``loyalty ledger verify``):
 * every posting's entries sum to zero;
 * a member account's cached ``balance`` equals the sum of its entries;
 * the open lots of a member hold exactly ``max(balance, 0)`` points, and none when the balance
-  is negative (a return after spending: see docs/RETURNS.md).
+  is negative (a return after spending: see docs/POINTS.md, "Returns").
 
 Locking: the member account row is locked (``FOR UPDATE`` on PostgreSQL; SQLite serialises
 writers with ``BEGIN IMMEDIATE``) before its balance is read, and lots are locked after it, in
@@ -304,7 +304,7 @@ def take_back_points(
     session: Session, req: PostingRequest, account: Account | None = None
 ) -> Posted:
     """Reverse points (``req.points`` negative) even past zero, and flag a negative balance
-    for review instead of writing anything off (docs/RETURNS.md)."""
+    for review instead of writing anything off (docs/POINTS.md, "Returns")."""
     account = account or member_account(session, req.member_id, lock=True)
     posted = post(session, req, account)
     consume_lots(session, account, -req.points)

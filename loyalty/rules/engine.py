@@ -1,6 +1,6 @@
 """The earning engine: a basket and the rules in force -> points per line.  Pure: no database.
 
-How a line's rate is formed (docs/EARNING.md):
+How a line's rate is formed (docs/POINTS.md, "Earning"):
 
 * the BASE rule for the currency gives points per major currency unit (a fraction);
 * a STORE rule multiplies every line of baskets in that store;
