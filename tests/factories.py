@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from sqlalchemy import JSON, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.config import Settings
+from loyalty.db import Base
 from loyalty.members.services import enrol_member
 from loyalty.staff.models import Role
 from loyalty.staff.services import add_staff, issue_api_token
@@ -70,3 +72,22 @@ class StaffDesk:
             self.db.commit()
             self._headers[role] = auth(token)
         return self._headers[role]
+
+
+def database_contains(db: Session, needle: str) -> bool:
+    """Whether any textual column of any table holds ``needle`` (e.g. a PAN that must not be
+    stored).  Reads committed and flushed rows afresh, then rolls back, so the caller's later
+    assertions see the database as it was."""
+    db.expire_all()
+    try:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, String | JSON):
+                    continue
+                found = db.scalar(select(func.count()).select_from(table)
+                                  .where(cast(column, String).contains(needle)))
+                if found:
+                    return True
+        return False
+    finally:
+        db.rollback()

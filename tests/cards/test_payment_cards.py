@@ -8,31 +8,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-from sqlalchemy import JSON, String, cast, func, select
 from werkzeug.serving import make_server
 
-from loyalty.db import Base
-from tests.factories import make_member
+from tests.factories import database_contains, make_member
 
 TEST_PAN = "4111111111111111"  # Visa's published test number
 SPACED_PAN = "4111 1111 1111 1111"
-
-
-def _database_contains(db, needle: str) -> bool:  # type: ignore[no-untyped-def]
-    """Search every textual column of every table for ``needle``."""
-    db.expire_all()
-    try:
-        for table in Base.metadata.sorted_tables:
-            for column in table.columns:
-                if not isinstance(column.type, String | JSON):
-                    continue
-                found = db.scalar(select(func.count()).select_from(table)
-                                  .where(cast(column, String).contains(needle)))
-                if found:
-                    return True
-        return False
-    finally:
-        db.rollback()
 
 
 @pytest.mark.parametrize("number", [TEST_PAN, SPACED_PAN, "5555555555554444", "378282246310005"])
@@ -56,7 +37,7 @@ def test_every_card_endpoint_refuses_a_payment_card(client, db, desk, settings, 
         assert number not in text and number.replace(" ", "") not in text
     digits = number.replace(" ", "")
     assert digits not in caplog.text and number not in caplog.text
-    assert not _database_contains(db, digits)
+    assert not database_contains(db, digits)
 
 
 def test_the_access_log_of_a_real_server_never_shows_a_payment_card(app, db, desk, caplog):
@@ -80,4 +61,4 @@ def test_the_access_log_of_a_real_server_never_shows_a_payment_card(app, db, des
     assert access, "the server should have written an access-log line"
     assert "/api/v1/cards/" in access[-1].getMessage()  # the line is there, the number is not
     assert TEST_PAN not in caplog.text
-    assert not _database_contains(db, TEST_PAN)
+    assert not database_contains(db, TEST_PAN)
