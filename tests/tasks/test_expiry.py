@@ -14,14 +14,7 @@ from loyalty.ledger.models import Posting, PostingKind
 from loyalty.ledger.services import PostingRequest, member_balance, spend_points
 from loyalty.ledger.tasks import expire_due_points
 from loyalty.ledger.verify import verify_ledger
-from tests.tasks.helpers import member_with_points, plain_sessions
-
-
-@pytest.fixture
-def sessions(settings):  # type: ignore[no-untyped-def]
-    factory = plain_sessions(settings.resolved_database_url)
-    yield factory
-    factory.kw["bind"].dispose()
+from tests.tasks.helpers import member_with_points
 
 
 @pytest.fixture

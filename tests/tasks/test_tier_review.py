@@ -14,17 +14,9 @@ from loyalty.members.models import Member
 from loyalty.tiers.services import add_tier
 from loyalty.tiers.tasks import review_due_tiers
 from tests.factories import make_member
-from tests.tasks.helpers import plain_sessions
 
 MEMBERS = 12
 AT = dt.datetime(2027, 3, 10, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def sessions(settings):  # type: ignore[no-untyped-def]
-    factory = plain_sessions(settings.resolved_database_url)
-    yield factory
-    factory.kw["bind"].dispose()
 
 
 @pytest.fixture
