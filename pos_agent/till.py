@@ -393,17 +393,10 @@ class TillSession:
         if not (len(number) == self.settings.card_length and number.isdigit()
                 and number.startswith(self.settings.card_prefix)):
             raise InvalidInput("not a loyalty card number of this programme")
-        try:
-            answer = self._client.identify(number)
-        except Refused as exc:
-            self._online = True
-            raise BackOfficeRefused(_problem_text(exc), code=exc.code,
-                                    status=_refusal_status(exc.status)) from None
-        except BackOfficeError:
-            self._online = False
+        answer = self._ask(self._client.identify, number)
+        if answer is None:
             member = self._member_offline(number, via)
         else:
-            self._online = True
             self._remember_member(number, answer)
             member = _member_from_identify(answer, number, via, self._clock())
         self._set_member(member)
@@ -415,17 +408,10 @@ class TillSession:
         phone = phone.strip()
         if not 3 <= len(phone) <= 32:
             raise InvalidInput("phone: 3 to 32 characters")
-        try:
-            answer = self._client.find_member(phone, region)
-        except Refused as exc:
-            self._online = True
-            raise BackOfficeRefused(_problem_text(exc), code=exc.code,
-                                    status=_refusal_status(exc.status)) from None
-        except BackOfficeError:
-            self._online = False
+        answer = self._ask(self._client.find_member, phone, region)
+        if answer is None:
             member = self._phone_offline(phone)
         else:
-            self._online = True
             self._cache_quietly(self._cache.put_member_by_phone, phone, answer)
             member = Member(card_number=None, member_id=int(answer["id"]),
                             name=answer.get("name"), language=answer.get("language") or "en",
@@ -596,18 +582,11 @@ class TillSession:
         """Price the basket: the back office's quote, or offline a local estimate."""
         self._ready_to_price()
         body = self._body(redeem_points=0, offline=False)
-        try:
-            answer = self._client.quote(body)
-        except Refused as exc:
-            self._online = True
-            raise BackOfficeRefused(_problem_text(exc), code=exc.code,
-                                    status=_refusal_status(exc.status)) from None
-        except BackOfficeError:
-            self._online = False
+        answer = self._ask(self._client.quote, body)
+        if answer is None:
             self._quote = self._estimate()
             self._message = "offline: ESTIMATE, points are added when the back office answers"
             return self._quote
-        self._online = True
         self._quote = Quote(
             subtotal_minor=int(answer["subtotal_minor"]),
             coupon_discount_minor=int(answer.get("coupon_discount_minor") or 0),
@@ -669,6 +648,22 @@ class TillSession:
         self._message = "sale cancelled"
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _ask(self, call: Callable[..., dict], *args: Any) -> dict | None:
+        """One back-office call.  Its answer, or None when the back office cannot be reached;
+        a refusal raises :class:`BackOfficeRefused` in its words.  Either way ``online`` is
+        set from what happened."""
+        try:
+            answer = call(*args)
+        except Refused as exc:
+            self._online = True
+            raise BackOfficeRefused(_problem_text(exc), code=exc.code,
+                                    status=_refusal_status(exc.status)) from None
+        except BackOfficeError:
+            self._online = False
+            return None
+        self._online = True
+        return answer
 
     def _reset(self) -> None:
         self._member: Member | None = None
