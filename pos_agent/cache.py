@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from loyalty.cards.numbers import looks_like_payment_card
 from pos_agent.localdb import LocalFile
+from pos_agent.symbologies.gtin import gtin14
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS member_by_card (
@@ -212,13 +213,12 @@ class Cache(LocalFile):
 
 
 def barcode_key(barcode: str | None) -> str | None:
-    """One key for one item: numeric barcodes (EAN-8, UPC-A, EAN-13, GTIN-14) as 14 digits."""
+    """One key for one item: a GTIN (EAN-8, UPC-A, EAN-13, GTIN-14) in its GTIN-14 form, as
+    the scanner keys it (:func:`~pos_agent.symbologies.gtin.gtin14`); a shop's own code as is."""
     if not barcode:
         return None
     text = barcode.strip()
-    if text.isdigit() and len(text) <= 14:
-        return text.zfill(14)
-    return text
+    return gtin14(text) or text
 
 
 def _phone_key(phone: str) -> str:

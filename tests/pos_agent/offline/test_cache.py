@@ -74,6 +74,7 @@ def test_barcode_key() -> None:
     assert barcode_key("96385074") == "00000096385074"
     assert barcode_key(" 4006381333931 ") == "04006381333931"
     assert barcode_key("123456789012345") == "123456789012345"  # too long for a GTIN: as is
+    assert barcode_key("4006381333932") == "4006381333932"  # wrong check digit: not a GTIN
 
 
 def test_a_product_withdrawn_from_sale_is_not_sold(cache: Cache) -> None:
