@@ -13,20 +13,17 @@ import sys
 import threading
 from typing import TextIO
 
+from loyalty.money import minor_exponent
 from pos_agent.till import Sale, Step, View
 
 WIDTH = 64
 CLEAR = "\x1b[H\x1b[2J"
 RED, GREEN, YELLOW, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
 
-# ISO 4217 minor units where they are not 2 (the Gulf's dinars have 3).
-_EXPONENTS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-              "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0}
-
-
 def money(minor: int, currency: str | None) -> str:
-    """``1234, "AED"`` -> ``"12.34"``; the currency is shown once, in the header."""
-    exponent = _EXPONENTS.get(currency or "", 2)
+    """``1234, "AED"`` -> ``"12.34"``; the currency is shown once, in the header.  Minor units
+    per currency come from :mod:`loyalty.money`, as on the slip."""
+    exponent = minor_exponent(currency or "")
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exponent)
     return f"{sign}{whole:,}" + (f".{frac:0{exponent}d}" if exponent else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from loyalty.money import format_money
 from pos_agent.display import TerminalDisplay, money, render
 from pos_agent.till import AppliedCoupon, Line, Member, Quote, Step, View
 
@@ -22,6 +23,13 @@ def view(**changes) -> View:  # type: ignore[no-untyped-def]
 def test_money_follows_the_currency_minor_unit() -> None:
     assert [money(123456, "AED"), money(-5, "AED"), money(1234, "KWD"), money(1234, "JPY")] == \
         ["1,234.56", "-0.05", "1.234", "1,234"]
+
+
+def test_money_agrees_with_the_slip_on_minor_units() -> None:
+    # The screen and the slip read one table (loyalty.money); the screen once had its own,
+    # which showed West African francs (no minor unit) as hundredths.
+    assert money(1500, "XOF") == "1,500"
+    assert format_money(1500, "XOF") == "1500 XOF"
 
 
 def test_an_idle_lane() -> None:
