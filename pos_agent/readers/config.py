@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pos_agent.readers.base import OnReject, OnScan, Reader
+from pos_agent.readers.base import OnReject, OnScan, OnState, Reader
 from pos_agent.readers.framing import EXPIRE_AFTER, FRAMINGS, MAX_FRAME_BYTES, Framing
 from pos_agent.readers.hid import MAX_AGE
 from pos_agent.readers.keymaps import LAYOUTS
-
-OnState = Callable[[str, str], None]
-"""Called with (device name, state) when a reader connects or loses its device."""
 
 _NAME = re.compile(r"^\w[\w .:-]{0,63}$")
 _PARITIES = ("N", "E", "O", "M", "S")

@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 import select
 import threading
 import time
@@ -28,19 +27,17 @@ from evdev import ecodes
 
 from pos_agent.readers.base import (
     Backoff,
+    DeviceReader,
     OnReject,
     OnScan,
-    RawScan,
-    Rejected,
-    deliver,
+    OnState,
     the_one_match,
 )
 from pos_agent.readers.hid import KeyDecoder, KeyDrop, KeyScan
 
 if TYPE_CHECKING:
-    from pos_agent.readers.config import HidDeviceConfig, OnState
+    from pos_agent.readers.config import HidDeviceConfig
 
-log = logging.getLogger(__name__)
 
 WAIT_TIMEOUT = 0.2
 
@@ -98,10 +95,11 @@ def list_input_devices() -> list[InputDeviceInfo]:
     return found
 
 
-class HidReader:
+class HidReader(DeviceReader[evdev.InputDevice]):
     """Reads one keyboard-wedge device in the calling thread until ``stop`` is set."""
 
     kind = "hid"
+    unit = "chars"
 
     def __init__(
         self,
@@ -111,76 +109,25 @@ class HidReader:
         *,
         on_state: OnState | None = None,
     ) -> None:
-        self.config = config
-        self.name = config.name
-        self._on_scan = on_scan
-        self._on_reject = on_reject
-        self._on_state = on_state
+        super().__init__(config, on_scan, on_reject, on_state=on_state)
         self._decoder = KeyDecoder(config.layout, max_age=config.max_age)
-        self._state = "stopped"
-        self._path: str | None = None
-        self._last_error: str | None = None
-        self._attempts = 0
-        self._scans = 0
-        self._rejected = 0
 
-    def status(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "where": self.config.where(),
-            "state": self._state,
-            "port": self._path,
-            "attempts": self._attempts,
-            "scans": self._scans,
-            "rejected": self._rejected,
-            "last_error": self._last_error,
-        }
-
-    def run(self, stop: threading.Event) -> None:
-        backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
-        self._set_state("searching")
-        try:
-            while not stop.is_set():
-                device = self._open()
-                if device is None:
-                    stop.wait(backoff.next())
-                    continue
-                try:
-                    self._pump(device, stop, backoff)
-                finally:
-                    self._release(device)
-                if not stop.is_set():
-                    self._set_state("waiting")
-                    stop.wait(backoff.next())
-        finally:
-            self._set_state("stopped")
-
-    def _open(self) -> evdev.InputDevice | None:
-        self._attempts += 1
-        try:
-            path = self.config.path
-            if path is None:
-                assert self.config.vid is not None and self.config.pid is not None
-                path = match_input_device(
-                    list_input_devices(), self.config.vid, self.config.pid,
-                    self.config.serial_number,
-                )  # fmt: skip
-            device = evdev.InputDevice(path)
-            if self.config.grab:
-                try:
-                    device.grab()
-                except OSError:
-                    device.close()
-                    raise
-        except (LookupError, OSError) as exc:
-            self._failed(f"cannot open: {exc}")
-            return None
-        self._path = path
-        self._last_error = None
-        log.info("reader %s: connected to %s", self.name, path, extra={"device": self.name})
-        self._set_state("connected")
-        return device
+    def _open_device(self) -> tuple[evdev.InputDevice, str]:
+        path = self.config.path
+        if path is None:
+            assert self.config.vid is not None and self.config.pid is not None
+            path = match_input_device(
+                list_input_devices(), self.config.vid, self.config.pid,
+                self.config.serial_number,
+            )  # fmt: skip
+        device = evdev.InputDevice(path)
+        if self.config.grab:
+            try:
+                device.grab()
+            except OSError:
+                device.close()
+                raise
+        return device, path
 
     def _pump(self, device: evdev.InputDevice, stop: threading.Event, backoff: Backoff) -> None:
         while not stop.is_set():
@@ -203,36 +150,13 @@ class HidReader:
 
     def _handle(self, result: KeyScan | KeyDrop) -> None:
         if isinstance(result, KeyDrop):
-            self._rejected += 1
-            log.warning(
-                "reader %s: dropped %d chars: %s", self.name, result.length, result.reason,
-                extra={"device": self.name, "event": "rejected", "chars": result.length},
-            )  # fmt: skip
-            if self._on_reject is not None:
-                rejected = Rejected(self.name, result.reason, result.length, time.monotonic())
-                deliver(self.name, self._on_reject, rejected)
-            return
-        text = result.text
-        self._scans += 1
-        log.debug("reader %s: scan of %d chars", self.name, len(text), extra={"device": self.name})
-        deliver(self.name, self._on_scan, RawScan(self.name, text, time.monotonic()))
+            self._reject(result.reason, result.length, time.monotonic())
+        else:
+            self._scanned(result.text, time.monotonic())
 
     def _release(self, device: evdev.InputDevice) -> None:
-        self._path = None
         for release in (device.ungrab, device.close):
             try:
                 release()
             except OSError:
                 pass  # already gone with the device
-
-    def _failed(self, message: str) -> None:
-        if message != self._last_error:
-            log.warning("reader %s: %s", self.name, message, extra={"device": self.name})
-        self._last_error = message
-
-    def _set_state(self, state: str) -> None:
-        if state == self._state:
-            return
-        self._state = state
-        if self._on_state is not None:
-            deliver(self.name, self._on_state, self.name, state)

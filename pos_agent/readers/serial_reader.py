@@ -16,7 +16,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,19 +27,17 @@ from serial.tools.list_ports_common import ListPortInfo
 
 from pos_agent.readers.base import (
     Backoff,
+    DeviceReader,
     OnReject,
     OnScan,
-    RawScan,
-    Rejected,
-    deliver,
+    OnState,
     the_one_match,
 )
 from pos_agent.readers.framing import Dropped, Framer, FramerEvent, decode_frame
 
 if TYPE_CHECKING:
-    from pos_agent.readers.config import OnState, SerialDeviceConfig
+    from pos_agent.readers.config import SerialDeviceConfig
 
-log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 0.1  # seconds a read may block: bounds how late a stop or an expiry is seen
 READ_CHUNK = 4096
@@ -60,10 +57,12 @@ def find_serial_port(
                          "set serial_number to choose one")
 
 
-class SerialReader:
+class SerialReader(DeviceReader[serial.SerialBase]):
     """Reads one serial device in the calling thread until ``stop`` is set."""
 
     kind = "serial"
+    unit = "bytes"
+    open_errors = (LookupError, ValueError, OSError, serial.SerialException)
 
     def __init__(
         self,
@@ -75,91 +74,32 @@ class SerialReader:
         clock: Callable[[], float] = time.monotonic,
         ports: Callable[[], Iterable[ListPortInfo]] = list_ports.comports,
     ) -> None:
-        self.config = config
-        self.name = config.name
-        self._on_scan = on_scan
-        self._on_reject = on_reject
-        self._on_state = on_state
+        super().__init__(config, on_scan, on_reject, on_state=on_state)
         self._clock = clock
         self._ports = ports
         self._framer = Framer(
             config.framing, max_bytes=config.max_frame, expire_after=config.frame_timeout
         )
-        self._state = "stopped"
-        self._port_path: str | None = None
-        self._last_error: str | None = None
-        self._connections = 0
-        self._attempts = 0
-        self._scans = 0
-        self._rejected = 0
-
-    def status(self) -> dict[str, object]:
-        """For ``pos-agent status``: state and counters, never scan content."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "where": self.config.where(),
-            "state": self._state,
-            "port": self._port_path,
-            "connections": self._connections,
-            "attempts": self._attempts,
-            "scans": self._scans,
-            "rejected": self._rejected,
-            "last_error": self._last_error,
-        }
 
     @property
     def pending(self) -> int:
         """Bytes of the partial frame in hand."""
         return self._framer.pending
 
-    def run(self, stop: threading.Event) -> None:
-        backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
-        self._set_state("searching")
-        try:
-            while not stop.is_set():
-                port = self._open()
-                if port is None:
-                    stop.wait(backoff.next())
-                    continue
-                try:
-                    self._pump(port, stop, backoff)
-                finally:
-                    _close_quietly(port)
-                    self._port_path = None
-                if not stop.is_set():
-                    self._set_state("waiting")
-                    stop.wait(backoff.next())
-        finally:
-            self._set_state("stopped")
-
-    def _open(self) -> serial.SerialBase | None:
-        self._attempts += 1
-        try:
-            target = self._target()
-            port = serial.serial_for_url(
-                target,
-                baudrate=self.config.baudrate,
-                bytesize=self.config.bytesize,
-                parity=self.config.parity,
-                stopbits=self.config.stopbits,
-                timeout=READ_TIMEOUT,
-                write_timeout=READ_TIMEOUT,
-                exclusive=True,  # a second agent on the same port would steal half the bytes
-            )
-        except (LookupError, ValueError, OSError, serial.SerialException) as exc:
-            self._failed(f"cannot open: {exc}")
-            return None
-        self._port_path = target
-        self._connections += 1
-        self._last_error = None
+    def _open_device(self) -> tuple[serial.SerialBase, str]:
+        target = self._target()
+        port = serial.serial_for_url(
+            target,
+            baudrate=self.config.baudrate,
+            bytesize=self.config.bytesize,
+            parity=self.config.parity,
+            stopbits=self.config.stopbits,
+            timeout=READ_TIMEOUT,
+            write_timeout=READ_TIMEOUT,
+            exclusive=True,  # a second agent on the same port would steal half the bytes
+        )
         self._framer.reset(self._clock())
-        log.info(
-            "reader %s: connected to %s", self.name, target,
-            extra={"device": self.name, "event": "connected"},
-        )  # fmt: skip
-        self._set_state("connected")
-        return port
+        return port, target
 
     def _target(self) -> str:
         if self.config.url is not None:
@@ -194,41 +134,10 @@ class SerialReader:
             except ValueError as exc:
                 self._reject(f"junk: {exc}", len(event.payload), event.at)
                 continue
-            self._scans += 1
-            log.debug(
-                "reader %s: scan of %d chars", self.name, len(text),
-                extra={"device": self.name, "event": "scan", "chars": len(text)},
-            )  # fmt: skip
-            deliver(self.name, self._on_scan, RawScan(self.name, text, event.at))
+            self._scanned(text, event.at)
 
-    def _reject(self, reason: str, length: int, at: float) -> None:
-        self._rejected += 1
-        log.warning(
-            "reader %s: dropped %d bytes: %s", self.name, length, reason,
-            extra={"device": self.name, "event": "rejected", "bytes": length},
-        )  # fmt: skip
-        if self._on_reject is not None:
-            deliver(self.name, self._on_reject, Rejected(self.name, reason, length, at))
-
-    def _failed(self, message: str) -> None:
-        # Log a failure once, not on every retry of the same failure.
-        if message != self._last_error:
-            log.warning(
-                "reader %s: %s", self.name, message,
-                extra={"device": self.name, "event": "device_error"},
-            )  # fmt: skip
-        self._last_error = message
-
-    def _set_state(self, state: str) -> None:
-        if state == self._state:
-            return
-        self._state = state
-        if self._on_state is not None:
-            deliver(self.name, self._on_state, self.name, state)
-
-
-def _close_quietly(port: serial.SerialBase) -> None:
-    try:
-        port.close()
-    except (OSError, serial.SerialException):
-        pass  # the device is already gone; nothing left to release
+    def _release(self, port: serial.SerialBase) -> None:
+        try:
+            port.close()
+        except (OSError, serial.SerialException):
+            pass  # the device is already gone; nothing left to release
