@@ -38,6 +38,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from loyalty.coupons import codes, signing
 from loyalty.coupons.signing import BadPayload
+from loyalty.money import max_points_for, percent_of
 from pos_agent import scans
 from pos_agent.client import BackOfficeError, Refused
 from pos_agent.offline import offline_redeemable
@@ -718,7 +719,7 @@ class TillSession:
                 cap=self.settings.offline_redeem_cap, fetched_at=member.fetched_at,
                 now=self._clock(), max_age=self.settings.member_max_age)
         value = self.settings.point_value_minor
-        allowed = min(allowed, (subtotal - discount) // value if value else 0)
+        allowed = min(allowed, max_points_for(subtotal - discount, value) if value else 0)
         return Quote(subtotal_minor=subtotal, coupon_discount_minor=discount,
                      payable_minor=subtotal - discount, max_redeemable_points=max(allowed, 0),
                      point_value_minor=value, points_earned=None, balance=member.balance,
@@ -852,13 +853,14 @@ def _refusal_status(status: int) -> int:
 
 
 def _offer_discount(offer: dict[str, Any], subtotal: int) -> int:
-    """What a basket-wide offer takes off, for the offline estimate only."""
+    """What a basket-wide offer takes off, for the offline estimate only (rounded as the back
+    office rounds: :func:`loyalty.money.percent_of`)."""
     if offer.get("category_id") is not None:
         return 0  # category offers need the back office's catalog tree: not estimated
     if subtotal < int(offer.get("min_spend_minor") or 0):
         return 0
     if offer.get("kind") == "percent_off":
-        return subtotal * int(offer.get("percent") or 0) // 100
+        return percent_of(subtotal, int(offer.get("percent") or 0))
     if offer.get("kind") == "amount_off":
         return min(subtotal, int(offer.get("amount_minor") or 0))
     return 0
