@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loyalty.cards.numbers import looks_like_payment_card
-from pos_agent.localdb import LocalFile
+from pos_agent.localdb import LocalFile, from_iso, iso, utcnow
 from pos_agent.symbologies.gtin import gtin14
 
 _SCHEMA = """
@@ -61,10 +61,6 @@ class CatalogSource(Protocol):
     def products(self, updated_since: str | None = None) -> Iterator[dict]: ...
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Cache(LocalFile):
     """Local copies of back-office answers.  Thread-safe; one file per till."""
 
@@ -82,7 +78,7 @@ class Cache(LocalFile):
                        "VALUES (?, ?, ?, ?) ON CONFLICT (card_number) DO UPDATE SET "
                        "member_id = excluded.member_id, answer = excluded.answer, "
                        "fetched_at = excluded.fetched_at",
-                       (card_number, member_id, json.dumps(answer), _iso(now or utcnow())))
+                       (card_number, member_id, json.dumps(answer), iso(now or utcnow())))
 
     def get_member(self, card_number: str) -> tuple[dict, dt.datetime] | None:
         """The cached answer for this card and when it was fetched, or None."""
@@ -90,13 +86,13 @@ class Cache(LocalFile):
             return None
         row = self._one("SELECT answer, fetched_at FROM member_by_card WHERE card_number = ?",
                         (card_number,))
-        return (json.loads(row[0]), _dt(row[1])) if row else None
+        return (json.loads(row[0]), from_iso(row[1])) if row else None
 
     def member_by_id(self, member_id: int) -> tuple[dict, dt.datetime] | None:
         """The freshest cached card answer for this member (e.g. after a phone lookup)."""
         row = self._one("SELECT answer, fetched_at FROM member_by_card WHERE member_id = ? "
                         "ORDER BY fetched_at DESC LIMIT 1", (member_id,))
-        return (json.loads(row[0]), _dt(row[1])) if row else None
+        return (json.loads(row[0]), from_iso(row[1])) if row else None
 
     def put_member_by_phone(self, phone: str, member: dict, *,
                             now: dt.datetime | None = None) -> None:
@@ -108,13 +104,13 @@ class Cache(LocalFile):
                            "VALUES (?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE SET "
                            "member_id = excluded.member_id, answer = excluded.answer, "
                            "fetched_at = excluded.fetched_at",
-                           [(k, int(member["id"]), json.dumps(member), _iso(now or utcnow()))
+                           [(k, int(member["id"]), json.dumps(member), iso(now or utcnow()))
                             for k in keys])
 
     def member_by_phone(self, phone: str) -> tuple[dict, dt.datetime] | None:
         row = self._one("SELECT answer, fetched_at FROM member_by_phone WHERE phone = ?",
                         (_phone_key(phone),))
-        return (json.loads(row[0]), _dt(row[1])) if row else None
+        return (json.loads(row[0]), from_iso(row[1])) if row else None
 
     # -- catalog ------------------------------------------------------------------------------
 
@@ -171,16 +167,16 @@ class Cache(LocalFile):
                 page = []
         if page:
             stored += self._store_page(page)
-        self._put_setting("catalog_refreshed_at", _iso(utcnow()))
+        self._put_setting("catalog_refreshed_at", iso(utcnow()))
         return stored
 
     def _store_page(self, page: list[dict]) -> int:
         count = self.put_products(page)
         marks = [_aware_iso(p["updated_at"]) for p in page if p.get("updated_at")]
         if marks:
-            newest = max(marks, key=_dt)
+            newest = max(marks, key=from_iso)
             current = self.catalog_updated_since()
-            if current is None or _dt(newest) > _dt(current):
+            if current is None or from_iso(newest) > from_iso(current):
                 self._put_setting("catalog_updated_since", newest)
         return count
 
@@ -232,18 +228,4 @@ def _refuse_payment_card(number: str) -> None:
 
 def _aware_iso(text: str) -> str:
     """The back office sends UTC; a time without an offset is taken as UTC."""
-    moment = dt.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.isoformat()
-
-
-def _iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return from_iso(text).isoformat()

@@ -4,6 +4,7 @@ the till."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -60,3 +61,20 @@ class LocalFile:
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._lock:
             return self._db.execute(sql, args).fetchone()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(moment: dt.datetime) -> str:
+    """A time as these files store it: UTC ISO 8601 to the microsecond (sorts as text)."""
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> dt.datetime:
+    """A stored time back; one without an offset is taken as UTC."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

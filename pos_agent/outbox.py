@@ -38,7 +38,7 @@ from typing import Any
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.coupons.codes import MalformedCode, normalise_code
 from pos_agent.client import BATCH_LIMIT, BackOffice, Offline, Refused, answer
-from pos_agent.localdb import LocalFile
+from pos_agent.localdb import LocalFile, from_iso, iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ CREATE TABLE IF NOT EXISTS sync (
     value TEXT
 );
 """
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,7 @@ class Outbox(LocalFile):
         """Queue several sales ``(body, member_id, redeem_points, coupon_codes)`` in one
         transaction (one fsync): all or none, in order.  Same rules as :meth:`add`; for imports
         and benchmarks, since a till adds one sale at a time."""
-        added_at = _iso(now or utcnow())
+        added_at = iso(now or utcnow())
         rows, uses = [], []
         for body, member_id, redeem_points, coupon_codes in sales:
             key = uuid.uuid4().hex
@@ -201,7 +197,7 @@ class Outbox(LocalFile):
             rows = self._read(sql + "state != ?", (member_id, DELIVERED))
         else:
             rows = self._read(sql + "(state != ? OR done_at >= ?)",
-                              (member_id, DELIVERED, _iso(since)))
+                              (member_id, DELIVERED, iso(since)))
         return int(rows[0][0])
 
     def coupon_used_locally(self, code: str) -> bool:
@@ -226,7 +222,7 @@ class Outbox(LocalFile):
         for key, seq, status, problem, added, done, body in rows:
             problem = json.loads(problem) if problem else {}
             letters.append(DeadLetter(key, seq, status, str(problem.get("code", "")), problem,
-                                      _dt(added), _dt(done), json.loads(body)))
+                                      from_iso(added), from_iso(done), json.loads(body)))
         return letters
 
     def requeue(self, key: str) -> bool:
@@ -250,17 +246,17 @@ class Outbox(LocalFile):
     def due(self, now: dt.datetime | None = None) -> bool:
         """Whether a replay may run now (False while backing off after a failure)."""
         next_at = self._get("next_attempt_at")
-        return next_at is None or (now or utcnow()) >= _dt(next_at)
+        return next_at is None or (now or utcnow()) >= from_iso(next_at)
 
     def next_attempt_at(self) -> dt.datetime | None:
         next_at = self._get("next_attempt_at")
-        return _dt(next_at) if next_at else None
+        return from_iso(next_at) if next_at else None
 
     def mark_online(self, now: dt.datetime | None = None) -> None:
         """The back office answered (any call): end the backoff so a replay can run at once."""
         with self._tx() as db:
             self._set(db, online="1", failures="0", next_attempt_at=None,
-                      last_contact=_iso(now or utcnow()))
+                      last_contact=iso(now or utcnow()))
 
     def mark_offline(self, error: str, now: dt.datetime | None = None) -> dt.datetime:
         """The back office did not answer: record why and back off; returns the next attempt.
@@ -273,8 +269,8 @@ class Outbox(LocalFile):
             row = db.execute("SELECT value FROM sync WHERE name = 'failures'").fetchone()
             failures = int(row[0] or 0) + 1 if row else 1
             next_at = now + dt.timedelta(seconds=backoff_seconds(failures))
-            self._set(db, online="0", failures=str(failures), next_attempt_at=_iso(next_at),
-                      last_error=error[:500], last_error_at=_iso(now))
+            self._set(db, online="0", failures=str(failures), next_attempt_at=iso(next_at),
+                      last_error=error[:500], last_error_at=iso(now))
         return next_at
 
     def status(self) -> dict[str, Any]:
@@ -357,9 +353,9 @@ class Outbox(LocalFile):
         now = now or utcnow()
         with self._tx() as db:
             self._set(db, online="1", failures="0", next_attempt_at=None,
-                      last_sync=_iso(now), last_contact=_iso(now))
+                      last_sync=iso(now), last_contact=iso(now))
             db.execute("DELETE FROM sale WHERE state = ? AND done_at < ?",
-                       (DELIVERED, _iso(now - KEEP_DELIVERED)))
+                       (DELIVERED, iso(now - KEEP_DELIVERED)))
 
     def _deliver(self, client: BackOffice, items: list[tuple[str, str]],
                  use_batch: bool | None) -> list[Outcome]:
@@ -418,7 +414,7 @@ class Outbox(LocalFile):
         """
         if not outcomes:
             return
-        done = _iso(utcnow())
+        done = iso(utcnow())
         with self._tx() as db:
             db.executemany(
                 "UPDATE sale SET state = ?, status = ?, answer = ?, done_at = ?, "
@@ -471,13 +467,3 @@ def _coupon_key(code: str) -> str:
         return normalise_code(code)
     except MalformedCode:
         return code.strip()
-
-
-def _iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
