@@ -59,18 +59,6 @@ class CouponListArgsSchema(Schema):
     status = fields.Enum(CouponStatus, by_value=True, load_default=None)
 
 
-class OfferSchema(Schema):
-    kind = fields.String()
-    percent = fields.Integer()
-    amount_minor = fields.Integer()
-    currency = fields.String()
-    category_id = fields.Integer()
-    free_sku = fields.String()
-    bonus_points = fields.Integer()
-    min_spend_minor = fields.Integer()
-    exclusive = fields.Boolean()
-
-
 class CouponSchema(Schema):
     """Dumps a ``services.CouponCard``: the coupon and its signed QR payload."""
 
