@@ -13,6 +13,7 @@ from pos_agent.readers.framing import check_text
 from tests.pos_agent.readers.ptys import (
     Pty,
     Recorder,
+    connected_pty,
     make_reader,
     pty,
     running,
@@ -145,16 +146,12 @@ def test_two_devices_scanning_at_once():
 
 
 def test_a_scanner_that_sends_nul_bytes():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            device.send(b"\x00" * 512)  # a keep-alive of NULs: nothing at all
-            device.send(b"\x009\x008\x007\x001\x000\x000\x000\x000\x00")
-            device.send(b"0\x000\x000\x000\x000\x000\x001\x007\x00\r\x00\n\x00")
-            device.send(b"\x00\x00\r\n")  # a frame of NULs only: nothing
-            device.send(b"]E0\x005901234123457\r\n")
-            recorder.wait_for(lambda r: len(r.scans) == 2)
+    with connected_pty("lane") as (device, _, recorder):
+        device.send(b"\x00" * 512)  # a keep-alive of NULs: nothing at all
+        device.send(b"\x009\x008\x007\x001\x000\x000\x000\x000\x00")
+        device.send(b"0\x000\x000\x000\x000\x000\x001\x007\x00\r\x00\n\x00")
+        device.send(b"\x00\x00\r\n")  # a frame of NULs only: nothing
+        device.send(b"]E0\x005901234123457\r\n")
+        recorder.wait_for(lambda r: len(r.scans) == 2)
     assert recorder.texts() == ["9871000000000017", "]E05901234123457"]
     assert recorder.rejects == []

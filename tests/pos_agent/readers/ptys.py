@@ -130,6 +130,20 @@ def make_reader(config: SerialDeviceConfig, recorder: Recorder) -> SerialReader:
     return SerialReader(config, recorder.on_scan, recorder.on_reject, on_state=recorder.on_state)
 
 
+@contextmanager
+def connected_pty(
+    name: str = "lane", **overrides: object
+) -> Iterator[tuple[Pty, SerialReader, Recorder]]:
+    """A pty, a reader on it (``serial_config`` with ``overrides``) running and connected, and
+    the recorder of what it delivers; on exit the reader is stopped and the pty closed."""
+    recorder = Recorder()
+    with pty() as device:
+        reader = make_reader(serial_config(name, device.path, **overrides), recorder)
+        with running(reader):
+            recorder.wait_for(lambda r: r.connections(name) == 1)
+            yield device, reader, recorder
+
+
 def port(
     device: str, vid: int | None = None, pid: int | None = None, serial_number: str | None = None
 ) -> ListPortInfo:

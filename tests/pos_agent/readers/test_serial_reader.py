@@ -9,10 +9,11 @@ import threading
 
 import pytest
 
-from pos_agent.readers import open_readers, parse_devices, start_readers
+from pos_agent.readers import SerialDeviceConfig, open_readers, parse_devices, start_readers
 from pos_agent.readers.serial_reader import SerialReader, find_serial_port
 from tests.pos_agent.readers.ptys import (
     Recorder,
+    connected_pty,
     make_reader,
     port,
     pty,
@@ -22,56 +23,40 @@ from tests.pos_agent.readers.ptys import (
 
 
 def test_a_scan_from_a_pty_arrives_as_a_raw_scan():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            device.send(b"9871000000000017\r\n")
-            recorder.wait_for(lambda r: r.scans)
-        assert recorder.texts() == ["9871000000000017"]
-        assert recorder.scans[0].device == "lane"
-        assert recorder.rejects == []
-        assert reader.status()["scans"] == 1
+    with connected_pty("lane") as (device, reader, recorder):
+        device.send(b"9871000000000017\r\n")
+        recorder.wait_for(lambda r: r.scans)
+    assert recorder.texts() == ["9871000000000017"]
+    assert recorder.scans[0].device == "lane"
+    assert recorder.rejects == []
+    assert reader.status()["scans"] == 1
 
 
 def test_stx_etx_framing_through_a_pty():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("stx", device.path, framing="stx_etx"), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("stx") == 1)
-            device.send(b"\x02]E05901234123457\x03\r\n\x02]C1\x1d0101234567890128\x03")
-            recorder.wait_for(lambda r: len(r.scans) == 2)
-        assert recorder.texts() == ["]E05901234123457", "]C1\x1d0101234567890128"]
+    with connected_pty("stx", framing="stx_etx") as (device, _, recorder):
+        device.send(b"\x02]E05901234123457\x03\r\n\x02]C1\x1d0101234567890128\x03")
+        recorder.wait_for(lambda r: len(r.scans) == 2)
+    assert recorder.texts() == ["]E05901234123457", "]C1\x1d0101234567890128"]
 
 
 def test_a_partial_frame_expires_after_about_a_second_of_silence():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path, frame_timeout=0.2), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            device.send(b"12345")
-            recorder.wait_for(lambda r: r.rejects)  # no further byte needed: the read times out
-            device.send(b"678\r")
-            recorder.wait_for(lambda r: r.scans)
-        assert [(j.reason, j.length) for j in recorder.rejects] == [("partial frame expired", 5)]
-        assert recorder.texts() == ["678"]
+    with connected_pty("lane", frame_timeout=0.2) as (device, _, recorder):
+        device.send(b"12345")
+        recorder.wait_for(lambda r: r.rejects)  # no further byte needed: the read times out
+        device.send(b"678\r")
+        recorder.wait_for(lambda r: r.scans)
+    assert [(j.reason, j.length) for j in recorder.rejects] == [("partial frame expired", 5)]
+    assert recorder.texts() == ["678"]
 
 
 def test_invalid_bytes_are_junk_and_the_reader_goes_on():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            device.send(b"\xff\xfe\x80\r\nok\r\n")
-            recorder.wait_for(lambda r: r.scans)
-        assert recorder.texts() == ["ok"]
-        assert [(j.reason, j.length) for j in recorder.rejects] == [
-            ("junk: invalid UTF-8 at byte 0", 3)
-        ]
+    with connected_pty("lane") as (device, _, recorder):
+        device.send(b"\xff\xfe\x80\r\nok\r\n")
+        recorder.wait_for(lambda r: r.scans)
+    assert recorder.texts() == ["ok"]
+    assert [(j.reason, j.length) for j in recorder.rejects] == [
+        ("junk: invalid UTF-8 at byte 0", 3)
+    ]
 
 
 def test_a_socket_url_is_read_and_reconnected_when_the_far_end_goes():
@@ -158,15 +143,14 @@ def test_a_failing_consumer_does_not_kill_the_reader(caplog):
 
 def test_logs_name_the_device_and_lengths_never_the_text(caplog):
     secret = "4111111111111111"
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path, max_frame=16), recorder)
-        with caplog.at_level(logging.DEBUG, logger="pos_agent"), running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            device.send(f"{secret}\r\n{secret}{secret}\r\n{secret}\x01\r\n".encode())
-            recorder.wait_for(lambda r: r.scans and len(r.rejects) == 2)
-            device.unplug()
-            recorder.wait_for(lambda r: ("lane", "waiting") in r.states)
+    with (
+        caplog.at_level(logging.DEBUG, logger="pos_agent"),
+        connected_pty("lane", max_frame=16) as (device, reader, recorder),
+    ):
+        device.send(f"{secret}\r\n{secret}{secret}\r\n{secret}\x01\r\n".encode())
+        recorder.wait_for(lambda r: r.scans and len(r.rejects) == 2)
+        device.unplug()
+        recorder.wait_for(lambda r: ("lane", "waiting") in r.states)
     assert secret not in caplog.text
     assert "reader lane: scan of 16 chars" in caplog.text
     assert "reader lane: dropped 32 bytes: frame longer than 16 bytes" in caplog.text
@@ -216,7 +200,7 @@ def test_the_reader_opens_the_port_its_usb_ids_resolve_to():
     recorder = Recorder()
     with pty() as device:
         ports = [port("/dev/ttyS0"), port(device.path, 0x0C2E, 0x0B61, "AAA111")]
-        config = serial_config("lane", "unused").__class__(
+        config = SerialDeviceConfig(
             name="lane", vid=0x0C2E, pid=0x0B61, serial_number="AAA111",
             reconnect_min=0.02, reconnect_max=0.1,
         )  # fmt: skip
