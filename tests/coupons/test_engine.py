@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from loyalty.coupons.engine import BasketView, PricedLine, evaluate, price
 from loyalty.coupons.models import CouponStatus, OfferKind
+from loyalty.coupons.services import Offer
 from loyalty.errors import CouponRefused
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
@@ -19,19 +20,14 @@ GROCERY, TOBACCO = 1, 2
 
 
 @dataclass(frozen=True)
-class Terms:
-    code: str = "AAAAAAAAAAAA"
-    member_id: int = 7
+class Terms(Offer):
+    """A coupon as the engine reads it (``engine.CouponTerms``): an offer, whose fields come from
+    ``services.Offer`` so they cannot drift, plus whose it is, when and in what state."""
+
     kind: OfferKind = OfferKind.PERCENT_OFF
     percent: int | None = 10
-    amount_minor: int | None = None
-    currency: str | None = None
-    category_id: int | None = None
-    free_sku: str | None = None
-    bonus_points: int | None = None
-    min_spend_minor: int = 0
-    store_id: int | None = None
-    exclusive: bool = False
+    code: str = "AAAAAAAAAAAA"
+    member_id: int = 7
     valid_from: dt.datetime = NOW - dt.timedelta(days=1)
     valid_to: dt.datetime = NOW + dt.timedelta(days=1)
     status: CouponStatus = CouponStatus.ISSUED
