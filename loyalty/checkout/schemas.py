@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from loyalty.checkout.services import (
     MAX_LINES,
     MAX_QUANTITY,
+    MAX_SKU_LENGTH,
     MAX_UNIT_PRICE_MINOR,
     BasketIn,
     LineIn,
@@ -22,7 +23,9 @@ Currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
 
 
 class LineInSchema(Schema):
-    sku = fields.String(required=True, validate=validate.Length(1, 64))
+    # Its limits are restated by _plain_lines: change both, from the same constants
+    # (tests/checkout/test_line_fast_path.py holds them to the same answers).
+    sku = fields.String(required=True, validate=validate.Length(1, MAX_SKU_LENGTH))
     quantity = fields.Integer(required=True, strict=True,
                               validate=validate.Range(1, MAX_QUANTITY))
     unit_price_minor = fields.Integer(required=True, strict=True,
@@ -50,7 +53,7 @@ def _plain_lines(value: object) -> list[LineIn] | None:
             return None
         sku, quantity = item.get("sku"), item.get("quantity")
         price, discount = item.get("unit_price_minor"), item.get("discount_minor", 0)
-        if not (type(sku) is str and 1 <= len(sku) <= 64
+        if not (type(sku) is str and 1 <= len(sku) <= MAX_SKU_LENGTH
                 and type(quantity) is int and 1 <= quantity <= MAX_QUANTITY
                 and type(price) is int and 0 <= price <= MAX_UNIT_PRICE_MINOR
                 and type(discount) is int and discount >= 0):
