@@ -594,8 +594,8 @@ class TillSession:
             payable_minor=int(answer["payable_minor"]),
             max_redeemable_points=int(answer.get("max_redeemable_points") or 0),
             point_value_minor=int(answer.get("point_value_minor") or 1),
-            points_earned=int(answer.get("points_earned") or 0),
-            balance=answer.get("balance"),
+            points_earned=_points_earned(answer),
+            balance=_int_or_none(answer.get("balance")),
             estimated=False,
         )
         self._message = "quoted"
@@ -756,7 +756,7 @@ class TillSession:
             coupon_discount_minor=quote.coupon_discount_minor,
             redeemed_value_minor=redeem * quote.point_value_minor,
             payable_minor=int(receipt.get("payable_minor", payable)) if receipt else payable,
-            points_earned=_int_or_none(receipt.get("points_earned")) if receipt else None,
+            points_earned=_points_earned(receipt) if receipt else None,
             balance_after=_int_or_none(receipt.get("balance_after")) if receipt else None,
             receipt=receipt, reason=refused, offline=quote.estimated,
         )
@@ -828,6 +828,12 @@ def _whole(value: object) -> bool:
 
 def _int_or_none(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _points_earned(answer: dict) -> int:
+    """What the member earns on a quote or receipt: the back office keeps coupon bonus points
+    apart from the basket's earning (``bonus_points``); the member gets both."""
+    return int(answer.get("points_earned") or 0) + int(answer.get("bonus_points") or 0)
 
 
 def _member_from_identify(answer: dict, number: str, via: str, fetched_at: Any) -> Member:

@@ -58,6 +58,18 @@ def test_a_sale_from_card_to_slip(session, back_office, outbox, slips) -> None:
     assert back_office.commits[sale.key]["points_redeemed"] == 200
 
 
+def test_coupon_bonus_points_count_as_earned(session, back_office, monkeypatch) -> None:
+    # The back office answers a bonus_points coupon's points apart from the basket's earning;
+    # the screen and the slip show what the member gets: both.
+    quote, commit = back_office.quote, back_office.commit
+    monkeypatch.setattr(back_office, "quote", lambda body: {**quote(body), "bonus_points": 25})
+    monkeypatch.setattr(back_office, "commit",
+                        lambda body, key: {**commit(body, key), "bonus_points": 25})
+    at_step(session, "basket")
+    assert session.quote().points_earned == 13 + 25
+    assert session.commit().points_earned == 13 + 25
+
+
 def test_lines_may_come_before_the_member(session) -> None:
     session.add_line(sku="MILK")
     assert session.step is Step.BASKET
