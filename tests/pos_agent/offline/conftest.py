@@ -29,7 +29,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from loyalty.baskets.models import Basket
 from loyalty.catalog.models import Category, Product
@@ -42,6 +41,7 @@ from loyalty.rules.models import RuleKind
 from loyalty.rules.services import add_earning_rule
 from pos_agent.client import BackOffice
 from tests.factories import LONG_AGO, make_member, make_store, till_token
+from tests.pos_agent.backoffice_server import close_all, serve_wsgi
 from tests.pos_agent.offline.sales import PRODUCTS, sale_body  # noqa: F401 (re-exported)
 
 START_POINTS = 10_000
@@ -142,18 +142,9 @@ def back_office(app, db, settings) -> Iterator[BackOfficeServer]:  # type: ignor
             return [body]
         return app(environ, start_response)
 
-    server = make_server("127.0.0.1", 0, older_version, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                              name="back-office", daemon=True)
-    thread.start()
-    try:
-        yield BackOfficeServer(f"http://127.0.0.1:{server.server_port}", token, cards, ids,
-                               phones, app, app.extensions["loyalty.db"].session_factory,
-                               hidden)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_wsgi(older_version) as url:
+        yield BackOfficeServer(url, token, cards, ids, phones, app,
+                               app.extensions["loyalty.db"].session_factory, hidden)
 
 
 class Proxy:
@@ -242,12 +233,7 @@ class Proxy:
             return True
 
     def close(self) -> None:
-        self._listener.close()
-        for s in self._open:
-            try:
-                s.close()
-            except OSError:
-                pass
+        close_all(self._listener, self._open)
 
 
 def _hang_up(sock: socket.socket) -> None:
@@ -284,9 +270,7 @@ def silent_server() -> Iterator[str]:
 
     threading.Thread(target=accept, daemon=True).start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-    for conn in held:
-        conn.close()
+    close_all(listener, held)
 
 
 @pytest.fixture
