@@ -14,6 +14,8 @@ biip's own error messages quote the data; they never leave this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from biip import BiipException
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementStrings
@@ -31,39 +33,37 @@ def parse_element_string(text: str) -> dict[str, str] | None:
     """
     if not _plain_ascii(text):
         return None
-    try:
-        elements = GS1Message.parse(text.lstrip(GS)).element_strings
-    except (BiipException, ValueError):
-        return None
-    return _as_dict(elements)
+    return _read(lambda: GS1Message.parse(text.lstrip(GS)).element_strings)
 
 
 def parse_hri(text: str) -> dict[str, str] | None:
     """The human-readable form ``(01)09521234543213(10)ABC``, as a person might type it."""
     if not _plain_ascii(text) or not text.startswith("("):
         return None
-    try:
-        elements = GS1Message.parse_hri(text).element_strings
-    except (BiipException, ValueError):
-        return None
-    return _as_dict(elements)
+    return _read(lambda: GS1Message.parse_hri(text).element_strings)
 
 
 def parse_digital_link(text: str) -> dict[str, str] | None:
     """A GS1 Digital Link URI (``https://id.gs1.org/01/09521234543213``) in a QR code."""
     if not _plain_ascii(text) or not text.lower().startswith(("https://", "http://")):
         return None
-    try:
-        elements = GS1DigitalLinkURI.parse(text).element_strings
-    except (BiipException, ValueError):
-        return None
-    return _as_dict(elements)
+    return _read(lambda: GS1DigitalLinkURI.parse(text).element_strings)
 
 
 def _plain_ascii(text: str) -> bool:
     # biip matches with \d, which in Python also takes Arabic-Indic digits: refuse them here,
     # the caller folds digits to ASCII first.
     return 0 < len(text) <= _MAX_CHARS and text.isascii()
+
+
+def _read(parse: Callable[[], GS1ElementStrings]) -> dict[str, str] | None:
+    """What one biip parser reads, as ``{ai: data}``; None if it refuses (its message, which
+    quotes the data, is dropped here)."""
+    try:
+        elements = parse()
+    except (BiipException, ValueError):
+        return None
+    return _as_dict(elements)
 
 
 def _as_dict(elements: GS1ElementStrings) -> dict[str, str] | None:
