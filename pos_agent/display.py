@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TextIO
 
+from loyalty.coupons.codes import display_code
 from loyalty.money import minor_exponent
 from pos_agent.till import Sale, Step, View
 
@@ -48,7 +49,7 @@ def render(view: View, *, title: str = "", color: bool = False,
     if view.coupons:
         out.append(rule)
         for coupon in view.coupons:
-            out.append(f" Coupon  {_group(coupon.code)}  {coupon.description}".rstrip())
+            out.append(f" Coupon  {display_code(coupon.code)}  {coupon.description}".rstrip())
     out += _total_lines(view, paint)
     if view.step is Step.IDLE and view.last_sale is not None:
         out += [rule, _last_sale_line(view.last_sale)]
@@ -118,10 +119,6 @@ def _last_sale_line(sale: Sale) -> str:
     if sale.balance_after is not None:
         parts.append(f"balance {sale.balance_after:,}")
     return ", ".join(parts)
-
-
-def _group(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 class TerminalDisplay:
