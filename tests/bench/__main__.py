@@ -2,7 +2,7 @@
 
 Each benchmark starts the production stack on PostgreSQL and prints its figures against a
 baseline measured in the same run.  Exit status 0 even when a target is missed: the figures
-are the result, and the closing notes say what limits them.
+are the result; docs/NOTES.md says what limits them.
 """
 
 from __future__ import annotations
