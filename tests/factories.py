@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import JSON, String, cast, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from loyalty.stores.models import Store
 from loyalty.stores.services import add_till, create_store
 
 _seq = itertools.count(1)
+T = TypeVar("T")
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
@@ -91,3 +95,29 @@ def database_contains(db: Session, needle: str) -> bool:
         return False
     finally:
         db.rollback()
+
+
+def side_by_side(work: Callable[[], T], times: int = 2, timeout: float = 60) -> list[T]:
+    """Run ``work`` in ``times`` threads released together (a barrier), and return what each
+    returned; the first exception any of them raised is raised here, so a race that breaks
+    one thread fails the test instead of vanishing into threading's excepthook."""
+    barrier = threading.Barrier(times)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout)
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if errors:
+        raise errors[0]
+    assert len(results) == times, "a thread did not finish in time"
+    return results

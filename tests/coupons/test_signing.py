@@ -6,13 +6,13 @@ import base64
 import datetime as dt
 import json
 import stat
-import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from loyalty.coupons import signing
 from loyalty.coupons.signing import BadPayload, verify_payload
+from tests.factories import side_by_side
 
 FROM = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TO = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
@@ -100,18 +100,8 @@ def test_key_file_generated_once_with_mode_0600(tmp_path):
 
 def test_concurrent_first_use_agrees_on_one_key(tmp_path):
     path = tmp_path / "coupon_signing_key.pem"
-    ids: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def load() -> None:
-        barrier.wait()
-        ids.append(signing.key_id(signing.load_private_key(path, create=True)))
-
-    threads = [threading.Thread(target=load) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = side_by_side(
+        lambda: signing.key_id(signing.load_private_key(path, create=True)), times=8)
     assert len(ids) == 8 and len(set(ids)) == 1
 
 

@@ -17,6 +17,7 @@ from loyalty.ledger.services import member_balance
 from loyalty.outbox.models import OutboxMessage
 from loyalty.outbox.relay import Envelope, relay_outbox
 from loyalty.outbox.services import enqueue, outbox_backlog
+from tests.factories import side_by_side
 from tests.tasks.helpers import member_with_points, plain_sessions
 
 
@@ -115,20 +116,8 @@ def test_two_relays_at_once_deliver_each_message_exactly_once(sessions):
         with lock:
             sent.append(envelope.id)
 
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            relay_outbox(sessions, slow_send, batch=7)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    # side_by_side raises whatever either relay raised, so neither may fail
+    side_by_side(lambda: relay_outbox(sessions, slow_send, batch=7))
     assert Counter(sent) == Counter({r.id: 1 for r in _rows(sessions)})
     assert len(sent) == 60
     assert all(r.dispatched_at is not None and r.attempts == 1 for r in _rows(sessions))
