@@ -56,45 +56,37 @@ def test_unplug_and_replug_mid_scan(tmp_path):
 @pytest.mark.parametrize(("framing", "seed"), [("line", 1), ("line", 2), ("stx_etx", 3)])
 def test_random_bytes_give_junk_or_nothing_and_the_reader_carries_on(framing, seed):
     rng = random.Random(seed)
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path, framing=framing), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            sent = 0
-            while sent < 32 * 1024:
-                chunk = rng.randbytes(rng.randint(1, 700))
-                device.send(chunk)
-                sent += len(chunk)
-            final = b"\r\nFINAL\r\n" if framing == "line" else b"\x03\x02FINAL\x03"
-            device.send(final)
-            recorder.wait_for(lambda r: r.texts()[-1:] == ["FINAL"])
-            assert reader.status()["state"] == "connected"
-        # the noise never cost the connection, and nothing that came out is other than text
-        assert recorder.connections("lane") == 1
-        for scan in recorder.scans:
-            check_text(scan.text)
-        assert recorder.rejects, "32 KiB of noise should have produced rejected frames"
-        assert all(j.reason and j.length >= 0 for j in recorder.rejects)
+    with connected_pty("lane", framing=framing) as (device, reader, recorder):
+        sent = 0
+        while sent < 32 * 1024:
+            chunk = rng.randbytes(rng.randint(1, 700))
+            device.send(chunk)
+            sent += len(chunk)
+        final = b"\r\nFINAL\r\n" if framing == "line" else b"\x03\x02FINAL\x03"
+        device.send(final)
+        recorder.wait_for(lambda r: r.texts()[-1:] == ["FINAL"])
+        assert reader.status()["state"] == "connected"
+    # the noise never cost the connection, and nothing that came out is other than text
+    assert recorder.connections("lane") == 1
+    for scan in recorder.scans:
+        check_text(scan.text)
+    assert recorder.rejects, "32 KiB of noise should have produced rejected frames"
+    assert all(j.reason and j.length >= 0 for j in recorder.rejects)
 
 
 def test_a_4kib_line_with_no_terminator_is_dropped_and_memory_stays_bounded():
-    recorder = Recorder()
-    with pty() as device:
-        reader = make_reader(serial_config("lane", device.path, frame_timeout=0.3), recorder)
-        with running(reader):
-            recorder.wait_for(lambda r: r.connections("lane") == 1)
-            # exactly 4 KiB then silence: the partial frame expires
-            device.send(b"1" * 4096)
-            recorder.wait_for(lambda r: len(r.rejects) == 1)
-            # 16 KiB with no terminator: dropped at 4 KiB, the rest skipped, never buffered
-            device.send(b"2" * 16384)
-            recorder.wait_for(lambda r: len(r.rejects) == 2)
-            assert reader.pending <= 4096
-            device.send(b"\r\nnext\r\n")
-            # 4 KiB lines that do end: over the limit dropped, at the limit kept
-            device.send((b"3" * 4097 + b"\r\n") * 3 + b"4" * 4096 + b"\r\n")
-            recorder.wait_for(lambda r: len(r.scans) == 2)
+    with connected_pty("lane", frame_timeout=0.3) as (device, reader, recorder):
+        # exactly 4 KiB then silence: the partial frame expires
+        device.send(b"1" * 4096)
+        recorder.wait_for(lambda r: len(r.rejects) == 1)
+        # 16 KiB with no terminator: dropped at 4 KiB, the rest skipped, never buffered
+        device.send(b"2" * 16384)
+        recorder.wait_for(lambda r: len(r.rejects) == 2)
+        assert reader.pending <= 4096
+        device.send(b"\r\nnext\r\n")
+        # 4 KiB lines that do end: over the limit dropped, at the limit kept
+        device.send((b"3" * 4097 + b"\r\n") * 3 + b"4" * 4096 + b"\r\n")
+        recorder.wait_for(lambda r: len(r.scans) == 2)
     expired, overflow = recorder.rejects[:2]
     assert (expired.reason, expired.length) == ("partial frame expired", 4096)
     assert overflow.reason == "frame longer than 4096 bytes without a terminator"
