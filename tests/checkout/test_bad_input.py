@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy import JSON, String, cast, func, select
+from sqlalchemy import func, select
 
 from loyalty.baskets.models import Basket
 from loyalty.cards.models import Card, CardStatus
-from loyalty.db import Base
 from loyalty.idempotency.models import IdempotencyRecord
 from loyalty.ledger.models import Entry
 from tests.checkout.conftest import basket
+from tests.factories import database_contains
 
 TEST_PAN = "4111111111111111"  # Visa's published test number
 
@@ -107,17 +107,5 @@ def test_payment_card_is_refused_never_stored_nor_logged(client, db, shop, caplo
     assert quote.status_code == 422
     assert TEST_PAN not in caplog.text
     _nothing_written(db)
-    assert not _database_contains(db, TEST_PAN)
+    assert not database_contains(db, TEST_PAN)
 
-
-def _database_contains(db, needle: str) -> bool:  # type: ignore[no-untyped-def]
-    """Search every textual column of every table for ``needle``."""
-    for table in Base.metadata.sorted_tables:
-        for column in table.columns:
-            if not isinstance(column.type, String | JSON):
-                continue
-            found = db.scalar(select(func.count()).select_from(table)
-                              .where(cast(column, String).contains(needle)))
-            if found:
-                return True
-    return False
