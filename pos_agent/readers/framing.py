@@ -119,10 +119,7 @@ class Framer:
         """Drop the partial frame if no byte came for ``expire_after`` seconds."""
         if self._last_byte_at is None or now - self._last_byte_at < self.expire_after:
             return []
-        events = self._drop_partial("partial frame expired", now)
-        self._clear()
-        self._last_byte_at = None
-        return events
+        return self.reset(now, "partial frame expired")
 
     def reset(self, now: float, reason: str = "device disconnected mid-frame") -> list[FramerEvent]:
         """Forget any partial frame (the device went away); report it if there was one."""
