@@ -136,11 +136,7 @@ class Agent:
                 self.session.set_online(False)
             elif report.delivered or report.dead:  # an empty queue proves nothing either way
                 self.session.set_online(True)
-            if not report.skipped:
-                if report.delivered or report.dead:
-                    log.info("outbox replayed", extra={
-                        "delivered": report.delivered, "dead": report.dead,
-                        "remaining": report.remaining})
+            # Outbox.replay logs its own counts (delivered, dead, remaining, why it stopped).
         if time.monotonic() >= self._catalog_due:
             try:
                 stored = self.cache.refresh_catalog(self.client)
