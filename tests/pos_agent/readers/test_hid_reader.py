@@ -7,12 +7,14 @@ descriptor, and the reader stops promptly.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 import pytest
 
 from pos_agent.readers.config import HidDeviceConfig
+from pos_agent.readers.hid import KeyDrop, KeyScan
 from pos_agent.readers.hid_reader import HidReader
 from tests.pos_agent.readers.ptys import Recorder, pty
 
@@ -45,3 +47,21 @@ def test_an_unusable_device_is_retried_without_busy_looping_or_leaking(tmp_path,
             ("hand", "searching"),
             ("hand", "stopped"),
         ]
+
+
+def test_decoded_keys_reach_the_consumer_and_the_counters_without_a_device(caplog):
+    # What _pump hands on for each decoder result: scans to on_scan, drops to on_reject.
+    recorder = Recorder()
+    config = HidDeviceConfig(name="hand", path="/nonexistent")
+    reader = HidReader(config, recorder.on_scan, recorder.on_reject, on_state=recorder.on_state)
+    with caplog.at_level(logging.DEBUG, logger="pos_agent"):
+        reader._handle(KeyScan("4111111111111111", 1.0, 1.1))
+        reader._handle(KeyDrop("keys older than 5 s without Enter", 7, 2.0))
+    assert recorder.texts() == ["4111111111111111"]
+    assert [(r.device, r.reason, r.length) for r in recorder.rejects] == [
+        ("hand", "keys older than 5 s without Enter", 7)
+    ]
+    status = reader.status()
+    assert (status["scans"], status["rejected"], status["connections"]) == (1, 1, 0)
+    assert "reader hand: dropped 7 chars: keys older than 5 s without Enter" in caplog.text
+    assert "4111111111111111" not in caplog.text
