@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -14,6 +12,7 @@ from loyalty.ledger.models import Posting, PostingKind
 from loyalty.ledger.services import PostingRequest, member_balance, spend_points
 from loyalty.ledger.tasks import expire_due_points
 from loyalty.ledger.verify import verify_ledger
+from tests.factories import side_by_side
 from tests.tasks.helpers import member_with_points
 
 
@@ -57,23 +56,8 @@ def test_running_expiry_twice_has_the_effect_of_once(db, programme, sessions):
 
 
 def test_running_expiry_twice_at_once_has_the_effect_of_once(db, programme, sessions):
-    results: list[int] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
-
-    def run() -> None:
-        try:
-            start.wait(10)
-            results.append(expire_due_points(sessions, batch=3))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    # side_by_side raises whatever either run raised, so neither may fail
+    results = side_by_side(lambda: expire_due_points(sessions, batch=3))
     assert sum(results) == 2550  # split between the two runs, never counted twice
     _assert_expired_once(db, programme)
 

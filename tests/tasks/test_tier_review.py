@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +12,7 @@ from loyalty.cli import main
 from loyalty.members.models import Member
 from loyalty.tiers.services import add_tier
 from loyalty.tiers.tasks import review_due_tiers
-from tests.factories import make_member
+from tests.factories import make_member, side_by_side
 
 MEMBERS = 12
 AT = dt.datetime(2027, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -58,23 +57,8 @@ def test_a_second_review_in_the_same_month_changes_nothing(db, tiers, sessions):
 
 def test_two_reviews_at_once_move_each_member_once(db, tiers, sessions):
     gold = tiers[1]
-    results: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
-
-    def run() -> None:
-        try:
-            start.wait()
-            results.append(review_due_tiers(sessions, AT, batch=3))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    # side_by_side raises whatever either review raised, so neither may fail
+    results = side_by_side(lambda: review_due_tiers(sessions, AT, batch=3))
     assert sum(changed for _reviewed, changed in results) == MEMBERS
     assert _tiers_of_members(db) == [gold] * MEMBERS
 
