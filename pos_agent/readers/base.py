@@ -1,4 +1,5 @@
-"""The values every reader produces, and the shape of a reader (re-exported by the package)."""
+"""The values every reader produces, the shape of a reader (re-exported by the package), and
+the run loop, backoff, state and counters the serial and HID readers share (DeviceReader)."""
 
 from __future__ import annotations
 
