@@ -27,9 +27,11 @@ ROUNDS = 6
 
 
 def run_round(outbox: Path, bo: BackOfficeServer, start: int, count: int,
-              kill_after: float | None, *, after_ready: bool = True) -> list[tuple[str, str]]:
+              kill_after: float | None, *, after_ready: bool = True
+              ) -> tuple[list[tuple[str, str]], bool]:
     """Start the child; SIGKILL it ``kill_after`` s after it opened the outbox (or after it
-    started, if not ``after_ready``).  Returns the (sale, key) pairs it reported added."""
+    started, if not ``after_ready``).  Returns the (sale, key) pairs it reported added, and
+    whether the SIGKILL is what ended it (not a child that had already finished)."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.pos_agent.offline.sales_child", str(outbox), bo.url,
          bo.token, ",".join(bo.cards), str(start), str(count)],
@@ -54,7 +56,8 @@ def run_round(outbox: Path, bo: BackOfficeServer, start: int, count: int,
         child.send_signal(signal.SIGKILL)
         child.wait(10)
     reader.join(5)
-    return [tuple(line.split()[1:3]) for line in lines if line.startswith("added ")]  # type: ignore[misc]
+    pairs = [tuple(line.split()[1:3]) for line in lines if line.startswith("added ")]
+    return pairs, child.returncode == -signal.SIGKILL  # type: ignore[return-value]
 
 
 def test_kill_9_at_random_moments_loses_no_committed_sale(tmp_path: Path,
@@ -67,11 +70,13 @@ def test_kill_9_at_random_moments_loses_no_committed_sale(tmp_path: Path,
     for r in range(ROUNDS):
         # round 0 dies while starting up (opening and creating the file); the others at a
         # random moment among the adds (each an fsync) and the replays every third sale
-        pairs = run_round(outbox, back_office, r * 100, 60,
-                          0.05 if r == 0 else rng.uniform(0.0, 0.4), after_ready=r > 0)
+        pairs, was_killed = run_round(outbox, back_office, r * 100, 60,
+                                      0.05 if r == 0 else rng.uniform(0.0, 0.4),
+                                      after_ready=r > 0)
         acknowledged.update(pairs)
-        killed += 1
-    acknowledged.update(run_round(outbox, back_office, ROUNDS * 100, 4, None))  # a clean end
+        killed += was_killed
+    pairs, _ = run_round(outbox, back_office, ROUNDS * 100, 4, None)  # a clean end
+    acknowledged.update(pairs)
     with Outbox(outbox) as box:
         report = box.replay(back_office.client(), force=True)
         assert report.ok and box.depth() == 0 and box.dead_letters() == [], seed
