@@ -398,7 +398,7 @@ class TillSession:
         if answer is None:
             member = self._member_offline(number, via)
         else:
-            self._remember_member(number, answer)
+            self._cache_quietly(self._cache.put_member, number, answer)
             member = _member_from_identify(answer, number, via, self._clock())
         self._set_member(member)
         return member
@@ -437,7 +437,7 @@ class TillSession:
                       fetched_at=None, from_cache=True)
 
     def _member_offline(self, number: str, via: str) -> Member:
-        cached = self._cached_member(number)
+        cached = self._cache.get_member(number)
         if cached is None:
             self._message = "offline: card not known here; points follow when back online"
             return Member(card_number=number, member_id=None, via=via, known=False)
@@ -778,12 +778,6 @@ class TillSession:
         return replace(sale, slip_printed=True)
 
     # --- cache adapters -------------------------------------------------------------------------
-
-    def _cached_member(self, number: str) -> tuple[dict, dt.datetime] | None:
-        return self._cache.get_member(number)
-
-    def _remember_member(self, number: str, answer: dict) -> None:
-        self._cache_quietly(self._cache.put_member, number, answer)
 
     @staticmethod
     def _cache_quietly(put: Callable[..., Any], *args: Any) -> None:
