@@ -88,9 +88,12 @@ def upgrade_tier(session: Session, member: Member, at: dt.datetime) -> Tier | No
     return current
 
 
-def review_tier(session: Session, member: Member, at: dt.datetime) -> Tier | None:
-    """The periodic review: up to the qualified tier, or down by one tier at most."""
-    tiers = _tiers(session)
+def review_tier(session: Session, member: Member, at: dt.datetime,
+                tiers: list[Tier] | None = None) -> Tier | None:
+    """The periodic review: up to the qualified tier, or down by one tier at most.
+
+    ``tiers`` (by rank) spares a review of many members reading them once per member."""
+    tiers = _tiers(session) if tiers is None else tiers
     target = _qualified(tiers, trailing_spend(session, member.id, at))
     current = next((t for t in tiers if t.id == member.tier_id), None)
     target_rank = target.rank if target else -1
@@ -129,9 +132,10 @@ def review_tiers(session: Session, at: dt.datetime, batch: int = 500) -> tuple[i
         .with_for_update(skip_locked=True)
     )
     reviewed = changed = 0
+    tiers = _tiers(session)
     for member in session.scalars(due).all():
         before = member.tier_id
-        review_tier(session, member, at)
+        review_tier(session, member, at, tiers)
         reviewed += 1
         changed += before != member.tier_id
     return reviewed, changed
