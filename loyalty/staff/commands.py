@@ -49,10 +49,7 @@ def add_staff(
 def token(ctx: Context, username: str) -> None:
     """Print a new API token for USERNAME (shown once; it replaces any older token)."""
     with ctx.session() as session:
-        user = services.get_staff(session, username)
-        if not user.active:
-            raise click.ClickException(f"staff user {username!r} is deactivated")
-        new = services.issue_api_token(session, user)
+        new = services.issue_api_token(session, services.get_staff(session, username))
     click.echo(f"API token for {username}; shown once, store it now:", err=True)
     click.echo(new)
 

@@ -57,7 +57,12 @@ def add_staff(
 
 
 def issue_api_token(session: Session, user: StaffUser, actor: str = "cli") -> str:
-    """Give a staff user a fresh API bearer token (replacing any older one); shown once."""
+    """Give a staff user a fresh API bearer token (replacing any older one); shown once.
+
+    Invariant: a deactivated account never gets one (:class:`Conflict` ``staff_inactive``), so
+    no caller (CLI, demo, sign-in) has to remember to check."""
+    if not user.active:
+        raise Conflict(f"staff user {user.username!r} is deactivated", code_hint="staff_inactive")
     token = new_token("staff")
     user.api_token_hash = hash_token(token)
     session.flush()
