@@ -38,7 +38,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from loyalty.coupons import codes, signing
 from loyalty.coupons.signing import BadPayload
-from loyalty.money import max_points_for, percent_of
+from loyalty.money import format_money, max_points_for, percent_of
 from pos_agent import scans
 from pos_agent.client import BackOfficeError, Refused
 from pos_agent.offline import offline_redeemable
@@ -871,7 +871,8 @@ def _describe_offer(offer: dict[str, Any]) -> str:
     if kind == "percent_off":
         return f"{offer.get('percent')}% off"
     if kind == "amount_off":
-        return f"{offer.get('amount_minor')} {offer.get('currency', '')} off".strip()
+        amount, currency = int(offer.get("amount_minor") or 0), offer.get("currency")
+        return f"{format_money(amount, currency) if currency else amount} off"
     if kind == "free_item":
         return f"free {offer.get('free_sku')}"
     if kind == "bonus_points":

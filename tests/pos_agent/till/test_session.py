@@ -219,6 +219,13 @@ def test_refused_scans_become_the_message(session) -> None:
 # --- coupons ---------------------------------------------------------------------------------
 
 
+def test_an_amount_off_coupon_is_described_in_money_not_minor_units(session, back_office) -> None:
+    at_step(session, "basket")
+    payload = back_office.coupon(member_id=1, offer={"kind": "amount_off", "amount_minor": 500,
+                                                     "currency": "AED"})
+    assert session.add_coupon(payload=payload).description == "5.00 AED off"
+
+
 def test_a_signed_coupon_is_checked_and_single_use(session, back_office, outbox) -> None:
     at_step(session, "basket")
     payload = back_office.coupon(member_id=1)
