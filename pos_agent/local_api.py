@@ -280,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             session.void_line(int(match.group(1)))
             return 200, view_json(session.view())
         if (match := _COUPON.match(path)) and method == "DELETE":
-            session.remove_coupon(match.group(1).replace("-", "").upper())
+            session.remove_coupon(match.group(1))
             return 200, view_json(session.view())
         if any(p == path for _, p in routes) or _LINE.match(path) or _COUPON.match(path):
             raise _HttpError(405, "method_not_allowed", f"{method} is not allowed on {path}")

@@ -545,6 +545,11 @@ class TillSession:
 
     @_step
     def remove_coupon(self, code: str) -> AppliedCoupon:
+        """Take a coupon off the sale; ``code`` as a person types it (as :meth:`add_coupon`)."""
+        try:
+            code = codes.normalise_code(code)
+        except ValueError:
+            raise NotFound("no such coupon on the sale", code="unknown_coupon") from None
         for i, coupon in enumerate(self._coupons):
             if coupon.code == code:
                 self._quote = None

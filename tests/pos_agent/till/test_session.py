@@ -219,6 +219,17 @@ def test_refused_scans_become_the_message(session) -> None:
 # --- coupons ---------------------------------------------------------------------------------
 
 
+def test_a_coupon_comes_off_by_the_code_as_typed(session) -> None:
+    at_step(session, "basket")
+    body = "7KQ2M9XD4R0"[: codes.CODE_LENGTH - 1]
+    code = body + codes.check_symbol(body)
+    session.add_coupon(code=code)
+    typed = codes.display_code(code).lower().replace("0", "o")  # dashes, case, a look-alike
+    assert session.remove_coupon(typed).code == code and session.view().coupons == ()
+    with pytest.raises(TillError, match="no such coupon"):
+        session.remove_coupon("not-a-code")
+
+
 def test_an_amount_off_coupon_is_described_in_money_not_minor_units(session, back_office) -> None:
     at_step(session, "basket")
     payload = back_office.coupon(member_id=1, offer={"kind": "amount_off", "amount_minor": 500,
