@@ -50,19 +50,23 @@ class Replay:
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """Stable across key order and whitespace in JSON bodies."""
+    """Stable across key order and whitespace in JSON bodies; a body that is not JSON is
+    fingerprinted as its bytes."""
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True,
-                               separators=(",", ":")).encode()
+        value = json.loads(body or b"null")
     except ValueError:
-        canonical = body
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+        return _digest(method, path, body)
+    return fingerprint_value(method, path, value)
 
 
 def fingerprint_value(method: str, path: str, value: object) -> str:
     """:func:`fingerprint` of the JSON text of ``value``, without writing and reading it back
     first (a parsed JSON value comes back from that unchanged)."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return _digest(method, path, json.dumps(value, sort_keys=True,
+                                            separators=(",", ":")).encode())
+
+
+def _digest(method: str, path: str, canonical: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
