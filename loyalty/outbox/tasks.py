@@ -67,9 +67,10 @@ def _run_in_process(celery_app: Celery, app: Flask) -> RelayReport:
         if not handed:
             break
     # Failed rows go back only now, so this relay does not retry them in a loop.
-    for message_id, error in failures.items():
+    if failures:
         with unit_of_work(factory) as session:
-            reopen_message(session, message_id, error)
+            for message_id, error in failures.items():
+                reopen_message(session, message_id, error)
     total.failed = list(failures)
     return total
 
