@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty.db import utcnow
 from loyalty.ledger import services
 from loyalty.ledger.models import Account, AccountKind, Entry, Lot, PostingKind
-from loyalty.ledger.services import PostingRequest, earn_points, post_sale, spend_points
+from loyalty.ledger.services import (
+    PostingRequest,
+    earn_points,
+    post_sale,
+    spend_points,
+    take_back_points,
+)
 from loyalty.ledger.verify import verify_ledger
 from tests.factories import make_member
 
@@ -85,4 +92,58 @@ def test_a_sale_posted_at_once_pays_an_overdraft_first(db, settings):
     assert db.scalars(select(Lot.remaining).where(Lot.remaining > 0)).all() == [13]
     flag = db.scalar(select(services.ReviewFlag))
     assert flag is not None and flag.detail == "balance -15 after redeem"
+    assert verify_ledger(db) == []
+
+
+def _state(db, member_id: int) -> tuple:  # type: ignore[type-arg]
+    """What a member's points look like: balance, postings in order, lots, review flags."""
+    account = services.member_account(db, member_id)
+    postings = db.execute(
+        select(services.Posting.kind, Entry.amount)
+        .join(Entry, Entry.posting_id == services.Posting.id)
+        .where(services.Posting.member_id == member_id, Entry.account_id == account.id)
+        .order_by(services.Posting.id)).all()
+    lots = db.execute(select(Lot.points, Lot.remaining, Lot.earned_at, Lot.expires_at)
+                      .where(Lot.account_id == account.id).order_by(Lot.id)).all()
+    flags = db.scalars(select(services.ReviewFlag.detail)
+                       .where(services.ReviewFlag.member_id == member_id)).all()
+    return account.balance, [tuple(p) for p in postings], [tuple(lot) for lot in lots], flags
+
+
+@pytest.mark.parametrize(("redeem", "earn", "bonus", "overdraw"), [
+    (0, 8, 0, False),      # earning only
+    (-25, 8, 20, False),   # a redemption across two lots, then earnings
+    (-40, 0, 5, False),    # everything spent
+    (-55, 8, 20, True),    # an offline overdraft, paid off by the earnings first
+    (-70, 3, 0, True),     # an overdraft the earnings do not cover
+])
+def test_a_sale_posted_at_once_writes_what_its_postings_one_by_one_would(
+        db, settings, redeem, earn, bonus, overdraw):  # type: ignore[no-untyped-def]
+    one_by_one, at_once = _member(db, settings), _member(db, settings)
+    at = utcnow()
+    for member_id in (one_by_one, at_once):  # the same two lots each, to the microsecond
+        for points, days_ago in ((10, 2), (30, 1)):
+            earn_points(db, PostingRequest(PostingKind.EARN, member_id, points,
+                                           at - dt.timedelta(days=days_ago)), 365)
+    db.commit()
+
+    def requests(member_id: int) -> tuple:  # type: ignore[type-arg]
+        redemption = (PostingRequest(PostingKind.REDEEM, member_id, redeem, at)
+                      if redeem else None)
+        earnings = [PostingRequest(kind, member_id, points, at)
+                    for kind, points in ((PostingKind.EARN, earn), (PostingKind.BONUS, bonus))
+                    if points]
+        return redemption, earnings
+
+    redemption, earnings = requests(one_by_one)
+    if redemption is not None:
+        (take_back_points if overdraw else spend_points)(db, redemption)
+    for req in earnings:
+        earn_points(db, req, 365)
+    redemption, earnings = requests(at_once)
+    post_sale(db, services.member_account(db, at_once, lock=True), redemption, earnings, 365,
+              overdraw=overdraw)
+    db.commit()
+    db.expire_all()
+    assert _state(db, at_once) == _state(db, one_by_one)
     assert verify_ledger(db) == []
