@@ -56,6 +56,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment a ``loyalty ...`` command run by hand in a test gets: the test's
+    database, tasks in-process (no Redis)."""
+    return {
+        "LOYALTY_DATABASE_URL": settings.resolved_database_url,
+        "LOYALTY_INSTANCE_PATH": str(settings.instance_path),
+        "LOYALTY_SECRET_KEY": "test-secret",
+        "LOYALTY_TESTING": "true",
+        "LOYALTY_REDIS_URL": "",
+    }
+
+
 def app_env(settings: Settings, redis_url: str) -> dict[str, str]:
     """The environment a worker or the stack gets: the test's database, the given Redis."""
     return {

@@ -13,7 +13,7 @@ from loyalty.ledger.services import PostingRequest, member_balance, spend_points
 from loyalty.ledger.tasks import expire_due_points
 from loyalty.ledger.verify import verify_ledger
 from tests.factories import side_by_side
-from tests.tasks.helpers import member_with_points
+from tests.tasks.helpers import cli_env, member_with_points
 
 
 @pytest.fixture
@@ -69,13 +69,7 @@ def test_the_task_expires_in_process_in_the_embedded_default(app, db, programme)
 
 
 def test_loyalty_tasks_expire_from_cron_or_by_hand(db, programme, settings):
-    env = {
-        "LOYALTY_DATABASE_URL": settings.resolved_database_url,
-        "LOYALTY_INSTANCE_PATH": str(settings.instance_path),
-        "LOYALTY_SECRET_KEY": "test-secret",
-        "LOYALTY_TESTING": "true",
-        "LOYALTY_REDIS_URL": "",
-    }
+    env = cli_env(settings)
     result = CliRunner().invoke(main, ["tasks", "expire"], env=env)
     assert result.exit_code == 0, result.output
     assert "expired 2550 points" in result.output

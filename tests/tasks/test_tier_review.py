@@ -13,6 +13,7 @@ from loyalty.members.models import Member
 from loyalty.tiers.services import add_tier
 from loyalty.tiers.tasks import review_due_tiers
 from tests.factories import make_member, side_by_side
+from tests.tasks.helpers import cli_env
 
 MEMBERS = 12
 AT = dt.datetime(2027, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -67,9 +68,7 @@ def test_the_task_runs_in_process_and_the_command_by_hand(app, db, tiers, settin
     gold = tiers[1]
     assert app.extensions["celery"].tasks["tiers.review"].apply().get() == MEMBERS
     assert _tiers_of_members(db) == [gold] * MEMBERS
-    env = {"LOYALTY_DATABASE_URL": settings.resolved_database_url,
-           "LOYALTY_INSTANCE_PATH": str(settings.instance_path),
-           "LOYALTY_SECRET_KEY": "test-secret", "LOYALTY_TESTING": "true", "LOYALTY_REDIS_URL": ""}
+    env = cli_env(settings)
     result = CliRunner().invoke(main, ["tasks", "review-tiers"], env=env)
     assert result.exit_code == 0, result.output
     assert "reviewed 0 members, 0 changed tier" in result.output  # done this month already
