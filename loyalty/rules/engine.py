@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from loyalty.money import allocate
+from loyalty.money import allocate, floor_points
 from loyalty.rules.models import RuleKind
 
 
@@ -79,7 +79,7 @@ def earn(
     eligible = sum(line.eligible_minor for line, e in zip(lines, scaled, strict=True) if e > 0)
     if eligible < base.min_spend_minor:
         return Earning(0, {line.line_no: 0 for line in lines})
-    total = sum(scaled) // common  # rounded down once, per basket (loyalty.money rule 1)
+    total = floor_points(Fraction(sum(scaled), common))  # once per basket
     parts = allocate(total, scaled)
     return Earning(total, {line.line_no: p for line, p in zip(lines, parts, strict=True)})
 
