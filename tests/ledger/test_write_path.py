@@ -147,3 +147,19 @@ def test_a_sale_posted_at_once_writes_what_its_postings_one_by_one_would(
     db.expire_all()
     assert _state(db, at_once) == _state(db, one_by_one)
     assert verify_ledger(db) == []
+
+
+def test_a_programme_account_made_in_a_released_savepoint_then_rolled_back_is_forgotten(
+        app, db, settings):  # type: ignore[no-untyped-def]
+    member_id = _member(db, settings)
+    db.commit()
+    with db.begin_nested():  # a savepoint released is not a commit...
+        _earn(db, member_id, 10)
+    db.rollback()  # ...and the transaction around it takes the new account away
+    _earn(db, member_id, 7)
+    db.commit()
+    issued = db.scalar(select(Account.id).where(Account.kind == AccountKind.ISSUED))
+    assert issued is not None
+    assert services.programme_account_id(db, AccountKind.ISSUED) == issued
+    assert db.scalar(select(func.sum(Entry.amount)).where(Entry.account_id == issued)) == -7
+    assert verify_ledger(db) == []
