@@ -30,7 +30,6 @@ from tests.tasks.helpers import (
     PrivateRedis,
     app_env,
     member_with_points,
-    plain_sessions,
     stop,
     wait_for,
 )
@@ -64,11 +63,10 @@ def balance(factory, member_id: int) -> int:  # type: ignore[no-untyped-def]
         return member_balance(s, member_id)
 
 
-def test_a_real_worker_runs_what_the_outbox_relays(db, settings, queue, tmp_path):
+def test_a_real_worker_runs_what_the_outbox_relays(db, settings, queue, tmp_path, sessions):
     redis_url = require_redis()
     member_id = member_with_points(db, settings, 90, days_ago=400)
     db.commit()
-    sessions = plain_sessions(settings.resolved_database_url)
     with unit_of_work(sessions) as s:
         enqueue(s, "ledger.expire_points")
 
@@ -87,12 +85,11 @@ def test_a_real_worker_runs_what_the_outbox_relays(db, settings, queue, tmp_path
         stop(worker)
         redis.Redis.from_url(redis_url).delete(queue)
         app.extensions["loyalty.db"].engine.dispose()
-        sessions.kw["bind"].dispose()
     assert worker.returncode is not None
 
 
 def test_with_redis_down_commits_succeed_and_messages_wait_until_it_is_back(
-    settings, tmp_path, queue
+    settings, tmp_path, queue, sessions
 ):
     broker = PrivateRedis(tmp_path)
     app = producer_app(settings, broker.url, queue)
@@ -104,7 +101,6 @@ def test_with_redis_down_commits_succeed_and_messages_wait_until_it_is_back(
         enqueue(db_session(), "notify.send_welcome", member_id=member_id)
         return {"queued": member_id}, 201
 
-    sessions = plain_sessions(settings.resolved_database_url)
     try:
         # The broker has never been up: requests commit anyway, the rows wait.
         client = app.test_client()
@@ -135,7 +131,6 @@ def test_with_redis_down_commits_succeed_and_messages_wait_until_it_is_back(
     finally:
         broker.stop()
         app.extensions["loyalty.db"].engine.dispose()
-        sessions.kw["bind"].dispose()
 
 
 def _queued(redis_url: str, queue: str) -> list[tuple[str, dict]]:
