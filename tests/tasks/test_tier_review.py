@@ -79,3 +79,4 @@ def test_beat_reviews_tiers_monthly(app):
     schedule = {e["task"]: e["schedule"] for e in entries}
     review = schedule["tiers.review"]
     assert review.day_of_month == {1} and review.hour == {2}
+    assert review.minute == {30}  # 02:30 UTC, as docs/POINTS.md says
