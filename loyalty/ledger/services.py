@@ -157,17 +157,16 @@ FIRST_LOT_CHUNK, LOT_CHUNK = 2, 16
 
 
 def post(session: Session, req: PostingRequest, account: Account) -> Posted:
-    """Write one balanced posting: the member's account against the programme counterpart.
-
-    The caller must hold ``account`` locked.  Updates the cached balance in the same
-    transaction.  Does not touch lots; callers do (earning makes a lot, spending consumes).
-    """
+    """One posting: :func:`post_all` of one."""
     return post_all(session, [req], account)[0]
 
 
 def post_all(session: Session, reqs: Sequence[PostingRequest], account: Account) -> list[Posted]:
-    """Write several postings of one member's account, in order, as :func:`post` would one by
-    one: each balanced against its programme account, the cached balance updated once."""
+    """Write postings of one member's account, in order: each balanced against its programme
+    account counterpart, the cached balance updated once, in the same transaction.
+
+    The caller must hold ``account`` locked.  Does not touch lots; callers do (earning makes a
+    lot, spending consumes)."""
     if any(req.points == 0 for req in reqs):
         raise InvalidInput("a posting must move at least one point")
     counterparts = [programme_account_id(session, _COUNTERPART[req.kind]) for req in reqs]
@@ -275,10 +274,7 @@ def earn_points(
 ) -> Posted:
     """Credit earned (or bonus, or refunded) points to a member; they form a new lot."""
     account = account or member_account(session, req.member_id, lock=True)
-    before = account.balance
-    posted = post(session, req, account)
-    _insert_lots(session, [_new_lot(account.id, posted, before, lifetime_days)])
-    return posted
+    return post_sale(session, account, None, [req], lifetime_days)[0]
 
 
 def spend_points(
@@ -286,10 +282,7 @@ def spend_points(
 ) -> Posted:
     """Redeem points (``req.points`` negative).  Refuses to take the balance below zero."""
     account = account or member_account(session, req.member_id, lock=True)
-    _check_spendable(account, req)
-    posted = post(session, req, account)
-    consume_lots(session, account, -req.points)
-    return posted
+    return post_sale(session, account, req, [], lifetime_days=0)[0]
 
 
 def _check_spendable(account: Account, req: PostingRequest) -> None:
@@ -306,10 +299,7 @@ def take_back_points(
     """Reverse points (``req.points`` negative) even past zero, and flag a negative balance
     for review instead of writing anything off (docs/POINTS.md, "Returns")."""
     account = account or member_account(session, req.member_id, lock=True)
-    posted = post(session, req, account)
-    consume_lots(session, account, -req.points)
-    _flag_if_negative(session, req, posted, account.balance)
-    return posted
+    return post_sale(session, account, req, [], lifetime_days=0, overdraw=True)[0]
 
 
 def _flag_if_negative(session: Session, req: PostingRequest, posted: Posted,
@@ -330,18 +320,20 @@ def _flag_if_negative(session: Session, req: PostingRequest, posted: Posted,
 def post_sale(
     session: Session, account: Account, redemption: PostingRequest | None,
     earnings: Sequence[PostingRequest], lifetime_days: int, *, overdraw: bool = False,
-) -> None:
-    """A sale's points in one go, exactly as :func:`spend_points` (or, with ``overdraw``,
-    :func:`take_back_points`) for ``redemption`` and then :func:`earn_points` for each of
-    ``earnings`` would write them, in fewer statements: postings and entries, lots spent
-    (FIFO) then lots formed, and the cached balance set once.  Redeeming first lets the
-    earnings pay off an overdraft first.  The caller holds ``account`` locked.
+) -> list[Posted]:
+    """Post ``redemption`` (points negative; refused past the balance unless ``overdraw``,
+    which flags a negative balance instead) and then ``earnings`` (each forms a lot), in
+    few statements: postings and entries, lots spent (FIFO) then lots formed, the cached
+    balance set once.  The one write path of points: :func:`earn_points`, :func:`spend_points`
+    and :func:`take_back_points` are its one-posting cases.  Redeeming first lets the
+    earnings pay off an overdraft first.  The caller holds ``account`` locked.  Returns the
+    postings in order (the redemption first).
     """
     if redemption is not None and not overdraw:
         _check_spendable(account, redemption)
     reqs = ([redemption] if redemption is not None else []) + list(earnings)
     if not reqs:
-        return
+        return []
     before = account.balance
     posted = post_all(session, reqs, account)
     balance = before
@@ -355,6 +347,7 @@ def post_sale(
             new_lots.append(_new_lot(account.id, done, balance, lifetime_days))
         balance += req.points
     _insert_lots(session, new_lots)
+    return posted
 
 
 def adjust_points(
