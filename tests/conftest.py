@@ -120,5 +120,16 @@ def db(app) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    """Sessions on their own engine, without the app's hooks (no after-commit relay); the
+    engine is closed after."""
+    from tests.tasks.helpers import plain_sessions
+
+    factory = plain_sessions(settings.resolved_database_url)
+    yield factory
+    factory.kw["bind"].dispose()
+
+
+@pytest.fixture
 def is_postgres() -> bool:
     return bool(PG_URL)

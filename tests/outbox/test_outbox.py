@@ -18,15 +18,7 @@ from loyalty.outbox.models import OutboxMessage
 from loyalty.outbox.relay import Envelope, relay_outbox
 from loyalty.outbox.services import enqueue, outbox_backlog
 from tests.factories import side_by_side
-from tests.tasks.helpers import member_with_points, plain_sessions
-
-
-@pytest.fixture
-def sessions(settings):  # type: ignore[no-untyped-def]
-    """Sessions without the app's after-commit relay, to look at the raw outbox."""
-    factory = plain_sessions(settings.resolved_database_url)
-    yield factory
-    factory.kw["bind"].dispose()
+from tests.tasks.helpers import member_with_points
 
 
 def _rows(factory) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
