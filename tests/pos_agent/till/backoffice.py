@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from werkzeug.serving import make_server
 
 from loyalty.catalog.models import Category, Product
 from loyalty.db import utcnow
@@ -22,6 +21,7 @@ from loyalty.ledger.services import PostingRequest, earn_points, member_balance
 from loyalty.rules.models import RuleKind
 from loyalty.rules.services import add_earning_rule
 from tests.factories import LONG_AGO, make_member, make_store, till_token
+from tests.pos_agent.backoffice_server import serve_wsgi
 
 START_POINTS = 1_000
 # (sku, name, price, barcode): EAN-13 (a German one, in a Visa-like range), UPC-A, EAN-8.
@@ -80,16 +80,9 @@ def real_back_office(app, db, settings) -> Iterator[RealBackOffice]:  # type: ig
     token = till_token(db, store)
     db.commit()
     recorder = Recorder(app)
-    server = make_server("127.0.0.1", 0, recorder, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield RealBackOffice(f"http://127.0.0.1:{server.server_port}", token, card.number,
-                             member.id, app, recorder, app.extensions["loyalty.db"].session_factory)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_wsgi(recorder) as url:
+        yield RealBackOffice(url, token, card.number, member.id, app, recorder,
+                             app.extensions["loyalty.db"].session_factory)
 
 
 class SwitchableProxy:
