@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,6 +104,38 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_SNAPSHOT = "loyalty.reference_snapshot"
+
+
+@contextmanager
+def reference_snapshot(session: Session) -> Iterator[None]:
+    """Within it, reference data read through :func:`remembered` (catalog ids, earning rules,
+    tiers) is read once and reused by every transaction of ``session``.
+
+    For a batch of sales, which would otherwise read the same rows for each sale.  That data
+    changes rarely and by hand: a batch begun before a change finishes with what it read, as
+    one long request would.  Outside it, :func:`remembered` reads every time.
+    """
+    session.info[_SNAPSHOT] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_SNAPSHOT, None)
+
+
+def remembered(session: Session, key: Hashable, load: Callable[[], T]) -> T:
+    """``load()``, or within :func:`reference_snapshot` what it gave the first time for ``key``.
+
+    What is remembered outlives the transaction: plain values and rows only, never ORM
+    objects (they would be expired, or detached, by the next commit)."""
+    snapshot = session.info.get(_SNAPSHOT)
+    if snapshot is None:
+        return load()
+    if key not in snapshot:
+        snapshot[key] = load()
+    return snapshot[key]  # type: ignore[no-any-return]
 
 
 def is_postgres(session: Session) -> bool:

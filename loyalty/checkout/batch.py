@@ -6,12 +6,13 @@ Each item is answered exactly as its own ``POST /api/v1/checkouts`` with that
 tried alone and then replayed in a batch (or the other way round) is written once.
 
 Why a commit per item rather than one transaction with a SAVEPOINT per item: each sale is
-committed with its stored response before the next is tried, so a batch cut short (a timeout,
-a crash of the web process) leaves every finished sale finished and answerable by replay; each
-key's claim is visible to a concurrent duplicate at once (409), as for a lone request; and a
-sale holds its member's row locks only while it runs, not until the batch's last sale is done.
-The one cost of this, a WAL flush per sale on PostgreSQL, is paid once per batch instead
-(:func:`run_batch`).  Policy in words: docs/OFFLINE.md.
+claimed, run and committed with its stored response in one transaction of its own before the
+next is tried (the claim rides with the effect: ``claim_new_key``), so a batch cut short (a
+timeout, a crash of the web process) leaves every finished sale finished and answerable by
+replay, and nothing half-claimed; a duplicate of a sale still running waits for it, then gets
+its answer; and a sale holds its member's row locks only while it runs, not until the batch's
+last sale is done.  The one cost of this, a WAL flush per sale on PostgreSQL, is paid once per
+batch instead (:func:`run_batch`).  Policy in words: docs/OFFLINE.md.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from loyalty.db import reference_snapshot
 from loyalty.errors import DomainError
 from loyalty.extensions import database
 from loyalty.http import db_session
 from loyalty.idempotency.edge import run_idempotent
-from loyalty.idempotency.services import defer_fsync, fingerprint_value, make_durable
+from loyalty.idempotency.services import fingerprint_value, make_durable
 
 CommitOne = Callable[[dict], Any]  # a commit body in, what the commit view returns out
 
@@ -35,7 +37,8 @@ CommitOne = Callable[[dict], Any]  # a commit body in, what the commit view retu
 def run_batch(items: list[dict], commit_one: CommitOne) -> list[dict]:
     """Answer every ``{"idempotency_key", "body"}`` in order; one item's failure is its own."""
     path = url_for("checkout.commit")[len(request.script_root):]
-    results = [_run_item(item, path, commit_one) for item in items]
+    with reference_snapshot(db_session()):  # catalog ids, rules, tiers: read once per batch
+        results = [_run_item(item, path, commit_one) for item in items]
     # Items commit without waiting for the disk (one fsync per sale would cap a replay at the
     # disk's flush rate); nothing is answered before this one flush covers them all.
     make_durable(database(current_app).session_factory)
@@ -45,16 +48,14 @@ def run_batch(items: list[dict], commit_one: CommitOne) -> list[dict]:
 def _run_item(item: dict, path: str, commit_one: CommitOne) -> dict:
     key, body = item["idempotency_key"], item["body"]
     # A fresh identity map per sale, as its own request would have: nothing read for an
-    # earlier sale (a coupon's status, a member) may stand in for the database now.
+    # earlier sale (a coupon's status, a member) may stand in for the database now (reference
+    # data aside: run_batch).
     db_session().close()
     print_ = fingerprint_value("POST", path, body)
 
-    def produce() -> Any:
-        defer_fsync(db_session())  # made durable before the batch answers: see run_batch
-        return commit_one(body)
-
     try:
-        response = run_idempotent(key, print_, produce)
+        # A new key's claim defers the sale's fsync: made durable before the batch answers.
+        response = run_idempotent(key, print_, lambda: commit_one(body), claim_with_effect=True)
     except (DomainError, HTTPException) as exc:
         # The app's own problem+json handlers: the item's answer is the one a lone POST gets.
         response = current_app.make_response(current_app.handle_user_exception(exc))

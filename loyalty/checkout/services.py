@@ -39,7 +39,7 @@ from loyalty.coupons.services import (
     redeem_coupons,
     restore_coupons_for_return,
 )
-from loyalty.db import utcnow
+from loyalty.db import remembered, utcnow
 from loyalty.errors import (
     CurrencyMismatch,
     InsufficientPoints,
@@ -298,8 +298,15 @@ _PRODUCTS = (select(Product.sku, Product.id, Product.category_id)
 
 
 def _products(session: Session, skus: set[str]) -> dict[str, Any]:
-    """The catalog's id and category of each known SKU (plain rows: read, never changed)."""
-    return {p.sku: p for p in session.execute(_PRODUCTS, {"skus": list(skus)})}
+    """The catalog's id and category of each known SKU (plain rows: read, never changed).
+
+    In a batch (:func:`~loyalty.db.reference_snapshot`) each SKU is looked up once."""
+    known: dict[str, Any] = remembered(session, "catalog ids by sku", dict)
+    missing = [sku for sku in skus if sku not in known]
+    if missing:
+        found = {p.sku: p for p in session.execute(_PRODUCTS, {"skus": missing})}
+        known.update({sku: found.get(sku) for sku in missing})
+    return {sku: known[sku] for sku in skus if known[sku] is not None}
 
 
 def _draft_lines(lines: tuple[LineIn, ...], products: dict[str, Any]) -> list[PricedLine]:

@@ -20,6 +20,7 @@ from loyalty.idempotency.services import (
     Claimed,
     check_key,
     claim_key,
+    claim_new_key,
     complete_key,
     end_read_transaction,
     fingerprint,
@@ -43,45 +44,57 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
     return wrapper
 
 
-def run_idempotent(raw_key: str, print_: str, produce: Callable[[], Any]) -> Response:
+def run_idempotent(raw_key: str, print_: str, produce: Callable[[], Any], *,
+                   claim_with_effect: bool = False) -> Response:
     """Answer ``produce()`` once for the caller's ``raw_key``; commit its effect with it.
 
     A completed key with the same fingerprint replays the stored response and writes nothing;
     a different fingerprint raises IdempotencyKeyReused, a claim still running RequestInFlight.
     A success (< 400) is committed together with its stored response; anything else, or an
     exception, rolls the request session back and releases the key so it may be retried.
+
+    ``claim_with_effect``: a new key is claimed in the effect's own transaction
+    (:func:`~loyalty.idempotency.services.claim_new_key`), for a batch's items.
     """
     db = database(current_app)
     # End the request's read transaction (the token lookup) before claiming: on SQLite a
     # second connection could not write while this one holds the lock.
     end_read_transaction(db.session)
+    scope, key = current_principal().actor, check_key(raw_key)
+    if claim_with_effect:
+        claim = claim_new_key(db.session, scope, key, print_)
+        if claim is not None:
+            return _run_claimed(produce, claim, db, claimed_apart=False)
+        end_read_transaction(db.session)  # a key seen before: it wrote nothing
     settings = current_app.extensions["loyalty.settings"]
-    outcome = claim_key(
-        db.session_factory,
-        current_principal().actor,
-        check_key(raw_key),
-        print_,
-        dt.timedelta(seconds=settings.idempotency_stale_seconds),
-    )
+    outcome = claim_key(db.session_factory, scope, key, print_,
+                        dt.timedelta(seconds=settings.idempotency_stale_seconds))
     if not isinstance(outcome, Claimed):
         return _replay(outcome.status, outcome.body)
     return _run_claimed(produce, outcome, db)
 
 
-def _run_claimed(produce: Callable[[], Any], claim: Claimed, db) -> Response:  # type: ignore[no-untyped-def]
+def _run_claimed(produce: Callable[[], Any], claim: Claimed, db, *,  # type: ignore[no-untyped-def]
+                 claimed_apart: bool = True) -> Response:
+    """``claimed_apart``: the claim was committed on its own, so a failure must release it;
+    otherwise the rollback takes it away with the effect."""
     try:
         response = current_app.make_response(produce())
         if response.status_code < 400:
             complete_key(db.session, claim, response.status_code, response.get_data(as_text=True))
             db.session.commit()
         else:
-            db.session.rollback()
-            release_key(db.session_factory, claim)
+            _forget(db, claim, claimed_apart)
         return response
     except BaseException:
-        db.session.rollback()
-        release_key(db.session_factory, claim)
+        _forget(db, claim, claimed_apart)
         raise
+
+
+def _forget(db, claim: Claimed, claimed_apart: bool) -> None:  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    if claimed_apart:
+        release_key(db.session_factory, claim)
 
 
 def _replay(status: int, body: str) -> Response:

@@ -9,17 +9,21 @@ per review, so a quiet month never drops a Platinum member straight to no tier.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.baskets.models import Basket, BasketReturn
+from loyalty.db import remembered
 from loyalty.errors import Conflict, InvalidInput
 from loyalty.members.models import Member
 from loyalty.tiers.models import Tier
 
 WINDOW = dt.timedelta(days=365)
+_T = TypeVar("_T")
 
 
 def add_tier(
@@ -60,7 +64,8 @@ def _tiers(session: Session) -> list[Tier]:
     return list(session.scalars(_ALL_TIERS))
 
 
-def _qualified(tiers: list[Tier], spend: int) -> Tier | None:
+def _qualified(tiers: Sequence[_T], spend: int) -> _T | None:
+    """The highest of ``tiers`` (by rank; ORM objects or rows) that ``spend`` reaches."""
     eligible = [t for t in tiers if t.min_spend_minor <= spend]
     return eligible[-1] if eligible else None
 
@@ -68,24 +73,35 @@ def _qualified(tiers: list[Tier], spend: int) -> Tier | None:
 def tier_multiplier(session: Session, member: Member) -> Fraction:
     if member.tier_id is None:
         return Fraction(1)
-    tier = session.get(Tier, member.tier_id)
+    tier = next((t for t in _ladder(session) if t.id == member.tier_id), None)
     return Fraction(tier.multiplier_permille, 1000) if tier else Fraction(1)
 
 
-def upgrade_tier(session: Session, member: Member, at: dt.datetime) -> Tier | None:
-    """Move the member up if their spend now qualifies for a higher tier.  Never moves down."""
-    tiers = _tiers(session)
-    if not tiers:
+_LADDER = (select(Tier.id, Tier.rank, Tier.min_spend_minor, Tier.multiplier_permille)
+           .order_by(Tier.rank))
+
+
+def _ladder(session: Session) -> Sequence[Any]:
+    """The tiers by rank as plain rows: read with every sale, once per batch of sales
+    (:func:`~loyalty.db.reference_snapshot`)."""
+    return remembered(session, "tier ladder", lambda: session.execute(_LADDER).all())
+
+
+def upgrade_tier(session: Session, member: Member, at: dt.datetime) -> int | None:
+    """Move the member up if their spend now qualifies for a higher tier.  Never moves down.
+    Returns the member's tier id after."""
+    ladder = _ladder(session)
+    if not ladder:
         return None
-    current = next((t for t in tiers if t.id == member.tier_id), None)
-    if current is not None and current.rank >= tiers[-1].rank:
-        return current  # nothing higher to reach: no need to sum a year of baskets
-    target = _qualified(tiers, trailing_spend(session, member.id, at))
+    current = next((t for t in ladder if t.id == member.tier_id), None)
+    if current is not None and current.rank >= ladder[-1].rank:
+        return current.id  # nothing higher to reach: no need to sum a year of baskets
+    target = _qualified(ladder, trailing_spend(session, member.id, at))
     if target is not None and (current is None or target.rank > current.rank):
         member.tier_id = target.id
         session.flush()
-        return target
-    return current
+        return target.id
+    return member.tier_id
 
 
 def review_tier(session: Session, member: Member, at: dt.datetime,

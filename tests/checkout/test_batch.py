@@ -183,3 +183,66 @@ def test_deferred_fsync_ends_with_its_transaction(app):
         session.commit()
         assert session.scalar(text("SHOW synchronous_commit")) == "on"
     make_durable(database.session_factory)  # raises if the server lacks pg_current_xact_id
+
+
+def test_a_refused_items_claim_goes_with_it_so_the_key_can_be_used_again(client, db, shop):
+    refused = send(client, shop, [("again", basket(shop, currency="USD"))])
+    assert refused[0]["status"] == 422
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)
+                     .where(IdempotencyRecord.key == "again")) == 0
+    db.rollback()
+    fixed = send(client, shop, [("again", basket(shop))])  # same key, the till's fixed body
+    assert fixed[0]["status"] == 201
+
+
+def test_reference_data_is_read_once_per_batch_and_again_by_the_next(app, client, db, shop):
+    """Catalog ids, earning rules and tiers are read for the first sale of a batch only; a
+    rule added between two batches is in force for the second."""
+    from sqlalchemy import event
+
+    from loyalty.rules.models import RuleKind
+    from loyalty.rules.services import add_earning_rule
+    from tests.factories import LONG_AGO
+
+    engine = app.extensions["loyalty.db"].engine
+    reads: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        for table in ("product", "earning_rule", "tier"):
+            if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+                reads.append(table)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = send(client, shop, [(f"f{n}", basket(shop, milk(1))) for n in range(3)])
+        assert sorted(reads) == ["earning_rule", "product", "tier"]
+        add_earning_rule(db, "double milk", RuleKind.PRODUCT, sku="MILK", multiplier_permille=2000,
+                         valid_from=LONG_AGO)
+        db.commit()
+        reads.clear()
+        second = send(client, shop, [("s0", basket(shop, milk(1)))])
+        assert sorted(reads) == ["earning_rule", "product", "tier"]
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert {r["status"] for r in first + second} == {201}
+    assert second[0]["body"]["points_earned"] > first[0]["body"]["points_earned"]
+
+
+@pytest.mark.postgres
+def test_a_batch_claim_defers_its_sales_fsync_and_a_known_key_aborts_nothing(app):
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from loyalty.idempotency.services import claim_new_key
+
+    database = app.extensions["loyalty.db"]
+    with database.engine.connect() as conn, Session(bind=conn) as session:
+        claim = claim_new_key(session, "till:test", "k1", "print")
+        assert claim is not None
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        session.commit()
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+        assert claim_new_key(session, "till:test", "k1", "print") is None
+        assert session.scalar(text("SELECT 1")) == 1  # the transaction goes on
+        session.rollback()
