@@ -54,7 +54,7 @@ class Agent:
                  slip_sink: SlipSink | None = None, readers: bool = True) -> None:
         self.config = config
         self.client = BackOffice(config.back_office_url, config.till_token, config.timeout)
-        self.outbox = Outbox(config.outbox_path)
+        self.outbox = Outbox(config.outbox_path, lanes=config.replay_lanes)
         self.cache = Cache(config.cache_path)
         self.slip_sink = slip_sink
         self.display = (TerminalDisplay(display, title=_title(config))

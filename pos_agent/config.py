@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pos_agent.lanes import DEFAULT_LANES, MAX_LANES
+
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_LOCAL_PORT = 8765
 DEFAULT_CARD_PREFIX = "9871"  # as the back office's loyalty/config.py
@@ -46,6 +48,7 @@ class AgentConfig:
     card_length: int = DEFAULT_CARD_LENGTH
     offline_redeem_cap: int = DEFAULT_OFFLINE_CAP
     member_max_age_hours: float = 24.0
+    replay_lanes: int = DEFAULT_LANES  # batches in flight at once while emptying the outbox
     catalog_refresh_seconds: float = 300.0
     local_api_port: int = DEFAULT_LOCAL_PORT
     display: bool = True
@@ -116,6 +119,8 @@ def parse_config(
                                 low=0, high=10_000_000),
         member_max_age_hours=_float(offline, "offline.member_max_age_hours", 24.0,
                                     low=0, high=24 * 30),
+        replay_lanes=_int(offline, "offline.replay_lanes", DEFAULT_LANES, low=1,
+                          high=MAX_LANES),
         catalog_refresh_seconds=_float(bo, "back_office.catalog_refresh_seconds", 300.0,
                                        low=5, high=86_400),
         local_api_port=_int(local, "local_api.port", DEFAULT_LOCAL_PORT, low=0, high=65535),

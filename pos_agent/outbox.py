@@ -15,8 +15,10 @@ Invariants:
 - The back office sees each key as one sale however often it is sent, so the outbox sends
   "at least once" and the sale is recorded exactly once: a crash between the back office's
   commit and ours only means the sale is sent again and the back office replays its answer.
-- Sales are delivered in the order they were added; a refused sale does not hold up the rest,
-  a failure to reach the back office stops the replay (and the next one waits, with backoff).
+- Each member's sales (and each coupon's) are delivered in the order they were added; sales
+  that share neither go in up to ``lanes`` concurrent batches (pos_agent/lanes.py says why
+  that changes nothing the back office records).  A refused sale does not hold up the rest, a
+  failure to reach the back office stops the replay (and the next one waits, with backoff).
 - A payment card number is never queued: :meth:`Outbox.add` refuses a body carrying one.
 """
 
@@ -37,6 +39,7 @@ from typing import Any
 
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.coupons.codes import MalformedCode, normalise_code
+from pos_agent import lanes as replay_lanes
 from pos_agent.client import BATCH_LIMIT, BackOffice, Offline, Refused, answer
 from pos_agent.localdb import LocalFile, from_iso, iso, utcnow
 
@@ -138,11 +141,16 @@ class _Stop(Exception):
 class Outbox(LocalFile):
     """The till's durable queue of sales.  Thread-safe; several processes may open one file."""
 
-    def __init__(self, path: Path | str, *, batch_size: int = BATCH_LIMIT) -> None:
-        """Open (or create) the outbox file.  ``batch_size``: sales per batch request (1..100)."""
+    def __init__(self, path: Path | str, *, batch_size: int = BATCH_LIMIT,
+                 lanes: int = replay_lanes.DEFAULT_LANES) -> None:
+        """Open (or create) the outbox file.  ``batch_size``: sales per batch request (1..100);
+        ``lanes``: batch requests in flight at once while replaying (1..8; 1 is strictly one
+        sale after another)."""
         if not 1 <= batch_size <= BATCH_LIMIT:
             raise ValueError(f"batch_size must be 1..{BATCH_LIMIT}")
-        self.batch_size = batch_size
+        if not 1 <= lanes <= replay_lanes.MAX_LANES:
+            raise ValueError(f"lanes must be 1..{replay_lanes.MAX_LANES}")
+        self.batch_size, self.lanes = batch_size, lanes
         super().__init__(path, _SCHEMA, synchronous="FULL")
         self._replaying = threading.Lock()
         self._batch_off_until = 0.0  # monotonic time until which we commit one by one
@@ -302,7 +310,8 @@ class Outbox(LocalFile):
 
     def replay(self, client: BackOffice, *, now: dt.datetime | None = None, force: bool = False,
                use_batch: bool | None = None) -> ReplayReport:
-        """Deliver pending sales in order until the queue is empty or the back office fails.
+        """Deliver pending sales until the queue is empty or the back office fails: each
+        member's in order, up to ``lanes`` batches at once (pos_agent/lanes.py).
 
         2xx: delivered, the answer kept.  4xx: dead letter (with the problem); replay goes on.
         Offline (timeout, dropped connection, 5xx, 429, key in flight) or 401: stop, record
@@ -336,14 +345,11 @@ class Outbox(LocalFile):
     def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None,
                 now: dt.datetime | None) -> None:
         while True:
-            items = self._read("SELECT key, body FROM sale WHERE state = ? ORDER BY seq LIMIT ?",
-                               (PENDING, self.batch_size))
-            if not items:
+            window = self._read("SELECT key, body, member_id FROM sale WHERE state = ? "
+                                "ORDER BY seq LIMIT ?", (PENDING, self.batch_size * self.lanes))
+            if not window:
                 break
-            try:
-                outcomes = self._deliver(client, items, use_batch)
-            except _Stop as stop:
-                outcomes, report.stopped = stop.outcomes, stop.reason
+            outcomes, report.stopped = self._deliver_window(client, window, use_batch)
             self._record(outcomes, report)
             if report.stopped is not None:
                 self.mark_offline(report.stopped, now)
@@ -356,6 +362,51 @@ class Outbox(LocalFile):
                       last_sync=iso(now), last_contact=iso(now))
             db.execute("DELETE FROM sale WHERE state = ? AND done_at < ?",
                        (DELIVERED, iso(now - KEEP_DELIVERED)))
+
+    def _deliver_window(self, client: BackOffice, window: list[tuple[str, str, int | None]],
+                        use_batch: bool | None) -> tuple[list[Outcome], str | None]:
+        """Send the window's sales, its lanes at once; every final answer, and why it stopped.
+
+        A window that fits one batch is one request, as without lanes.  A lane that stops
+        (offline) leaves the others to finish what they hold: their sales share nothing with
+        the stopped lane's, so delivering them first keeps every member's order.
+        """
+        if len(window) <= self.batch_size:
+            lanes = [window]
+        else:
+            lanes = replay_lanes.split(window, self.lanes, lambda sale: replay_lanes.sale_conflicts(
+                sale[2], sale[1], _coupon_key))
+        results: list[tuple[list[Outcome], str | None]] = [([], None)] * len(lanes)
+
+        def run(n: int) -> None:
+            try:
+                results[n] = self._deliver_lane(client, [(k, b) for k, b, _m in lanes[n]],
+                                                use_batch)
+            finally:
+                if n:
+                    client.close()  # this thread's connection: the thread ends here
+
+        threads = [threading.Thread(target=run, args=(n,), name=f"replay-lane-{n}", daemon=True)
+                   for n in range(1, len(lanes))]
+        for thread in threads:
+            thread.start()
+        run(0)
+        for thread in threads:
+            thread.join()
+        outcomes = [o for lane_outcomes, _stop in results for o in lane_outcomes]
+        return outcomes, next((stop for _o, stop in results if stop is not None), None)
+
+    def _deliver_lane(self, client: BackOffice, sales: list[tuple[str, str]],
+                      use_batch: bool | None) -> tuple[list[Outcome], str | None]:
+        """One lane's sales, a batch at a time, in order, until done or stopped."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(sales), self.batch_size):
+            try:
+                outcomes += self._deliver(client, sales[start:start + self.batch_size],
+                                          use_batch)
+            except _Stop as stop:
+                return outcomes + stop.outcomes, stop.reason
+        return outcomes, None
 
     def _deliver(self, client: BackOffice, items: list[tuple[str, str]],
                  use_batch: bool | None) -> list[Outcome]:

@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.bench.load import LoadResult, histogram
+from tests.bench.load import LoadResult, Till, histogram
 from tests.bench.stack import fresh_database, instance_dir, production_stack, seed
 
 SWIPES = int(os.environ.get("BENCH_SWIPES", "1000"))
@@ -107,25 +107,38 @@ def _sale(card: str, n: int) -> dict:
     }
 
 
-def replay_rate(port: int, token: str, cards: list[str], workdir: Path) -> tuple[float, int]:
-    """Queue QUEUED sales offline, then replay; (sales/s, dead letters)."""
+def replay_rate(port: int, till: Till, workdir: Path) -> tuple[float, int]:
+    """Queue QUEUED sales offline, as the till does (each member known from its cache), then
+    replay with the default lanes; (sales/s, dead letters)."""
     from pos_agent.client import BackOffice
     from pos_agent.outbox import Outbox
 
+    n_members = len(till.cards)
     with Outbox(workdir / "replay-outbox.db") as outbox:
-        outbox.add_many([(_sale(cards[n % len(cards)], n), None, 5, []) for n in range(QUEUED)])
-        client = BackOffice(f"http://127.0.0.1:{port}", token, timeout=10)
+        outbox.add_many([(_sale(till.cards[n % n_members], n), till.member_ids[n % n_members], 5,
+                          []) for n in range(QUEUED)])
+        client = BackOffice(f"http://127.0.0.1:{port}", till.token, timeout=10)
+        done = threading.Event()
+        progress = threading.Thread(target=_show_replay, args=(outbox, done), daemon=True)
         started = time.perf_counter()
-        done = 0
-        while outbox.depth():
-            report = outbox.replay(client, force=True)
-            done += report.delivered
-            print(f"\r  replayed {done:6d} / {QUEUED}", end="", flush=True)
-            if report.stopped:
-                raise RuntimeError(f"replay stopped: {report.stopped}")
+        progress.start()
+        try:
+            while outbox.depth():
+                report = outbox.replay(client, force=True)
+                if report.stopped:
+                    raise RuntimeError(f"replay stopped: {report.stopped}")
+        finally:
+            done.set()
+            progress.join()
         seconds = time.perf_counter() - started
-        print()
         return QUEUED / seconds, len(outbox.dead_letters())
+
+
+def _show_replay(outbox, done: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """A progress line, once a second, until ``done``."""
+    while not done.wait(1.0):
+        print(f"\r  replayed {QUEUED - outbox.depth():6d} / {QUEUED}", end="", flush=True)
+    print(f"\r  replayed {QUEUED - outbox.depth():6d} / {QUEUED}", flush=True)
 
 
 def direct_rate(port: int, token: str, cards: list[str]) -> float:
@@ -156,7 +169,7 @@ def main() -> bool:
         direct = direct_rate(port, replay_till.token, replay_till.cards)
         print(f"replay: {QUEUED} sales queued offline, then the back office returns ...",
               flush=True)
-        replay, dead = replay_rate(port, replay_till.token, replay_till.cards, workdir)
+        replay, dead = replay_rate(port, replay_till, workdir)
     return report(scans, direct, replay, dead)
 
 

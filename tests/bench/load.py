@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 class Till:
     token: str
     cards: list[str]
+    member_ids: list[int] = field(default_factory=list)  # the cards' members, in the same order
 
 
 @dataclass

@@ -53,14 +53,15 @@ def seed(url: str, instance: Path, tills: int, members_per_till: int = 25) -> li
         add_earning_rule(session, "base", RuleKind.BASE, valid_from=LONG_AGO)
         for t in range(tills):
             _till, token = add_till(session, store, f"lane {t + 1}")
-            cards = []
+            cards, member_ids = [], []
             for m in range(members_per_till):
                 member, card = enrol_member(session, f"Bench member {t}-{m}",
                                             card_prefix=settings.card_prefix,
                                             card_length=settings.card_length)
                 adjust_points(session, member.id, 1_000_000, "bench float", None, "bench", 3650)
                 cards.append(card.number)
-            seeded.append(Till(token, cards))
+                member_ids.append(member.id)
+            seeded.append(Till(token, cards, member_ids))
     engine.dispose()
     return seeded
 
