@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -136,6 +137,24 @@ def remembered(session: Session, key: Hashable, load: Callable[[], T]) -> T:
     if key not in snapshot:
         snapshot[key] = load()
     return snapshot[key]  # type: ignore[no-any-return]
+
+
+def end_read_transaction(session: Session) -> None:
+    """End a transaction that only read, as a rollback would, but keep the connection's
+    prepared statements: psycopg forgets them all on every ROLLBACK (``DEALLOCATE ALL``), so a
+    rollback per request would leave PostgreSQL parsing and planning every statement anew.
+    A session holding changes is rolled back: those must never be committed here."""
+    if session.new or session.dirty or session.deleted:
+        session.rollback()
+    else:
+        session.commit()
+
+
+def execute_rows(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> Any:
+    """Run ``statement`` once per row of ``rows`` (at least one).  A single row goes as a plain
+    execute: psycopg runs every executemany in pipeline mode, whose set-up and sync cost more
+    than they save for one row, and one row is the common case (one lot, a one-line basket)."""
+    return conn.execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 def is_postgres(session: Session) -> bool:

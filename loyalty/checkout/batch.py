@@ -37,11 +37,13 @@ CommitOne = Callable[[dict], Any]  # a commit body in, what the commit view retu
 def run_batch(items: list[dict], commit_one: CommitOne) -> list[dict]:
     """Answer every ``{"idempotency_key", "body"}`` in order; one item's failure is its own."""
     path = url_for("checkout.commit")[len(request.script_root):]
-    with reference_snapshot(db_session()):  # catalog ids, rules, tiers: read once per batch
+    db = database(current_app)
+    # One connection for all the sales' transactions; catalog ids, rules, tiers read once.
+    with db.one_connection() as session, reference_snapshot(session):
         results = [_run_item(item, path, commit_one) for item in items]
     # Items commit without waiting for the disk (one fsync per sale would cap a replay at the
     # disk's flush rate); nothing is answered before this one flush covers them all.
-    make_durable(database(current_app).session_factory)
+    make_durable(db.session_factory)
     return results
 
 

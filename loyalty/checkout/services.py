@@ -39,7 +39,7 @@ from loyalty.coupons.services import (
     redeem_coupons,
     restore_coupons_for_return,
 )
-from loyalty.db import remembered, utcnow
+from loyalty.db import execute_rows, remembered, utcnow
 from loyalty.errors import (
     CurrencyMismatch,
     InsufficientPoints,
@@ -387,7 +387,7 @@ def _store_basket(session: Session, basket: BasketIn, priced: PricedBasket) -> i
         "bonus_points": priced.bonus_points, "occurred_at": priced.occurred_at,
         "external_ref": basket.external_ref,
     }).scalar_one()
-    conn.execute(_INSERT_LINES, [
+    execute_rows(conn, _INSERT_LINES, [
         {"basket_id": basket_id, "line_no": line.line_no, "sku": line.sku,
          "product_id": line.product_id, "category_id": line.category_id,
          "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,

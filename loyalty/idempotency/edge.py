@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from loyalty.auth.principal import current_principal
+from loyalty.db import end_read_transaction
 from loyalty.errors import IdempotencyKeyMissing
 from loyalty.extensions import database
 from loyalty.idempotency.services import (
@@ -22,7 +23,6 @@ from loyalty.idempotency.services import (
     claim_key,
     claim_new_key,
     complete_key,
-    end_read_transaction,
     fingerprint,
     release_key,
 )

@@ -173,17 +173,6 @@ def make_durable(factory: sessionmaker[Session]) -> None:
             session.execute(text("SELECT pg_current_xact_id()"))
 
 
-def end_read_transaction(session: Session) -> None:
-    """End a transaction that only read, as a rollback would, but keep the connection's
-    prepared statements: psycopg forgets them all on every ROLLBACK (``DEALLOCATE ALL``), so a
-    rollback per request would leave PostgreSQL parsing and planning every statement anew.
-    A session holding changes is rolled back: those must never be committed here."""
-    if session.new or session.dirty or session.deleted:
-        session.rollback()
-    else:
-        session.commit()
-
-
 def complete_key(session: Session, claim: Claimed, status: int, body: str) -> None:
     """Remember the response, in the same transaction as the effect."""
     session.connection().execute(_COMPLETE, {

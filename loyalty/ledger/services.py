@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from loyalty.db import utcnow
+from loyalty.db import execute_rows, utcnow
 from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
 from loyalty.ledger.models import (
     Account,
@@ -223,7 +223,7 @@ def _new_lot(account_id: int, posted: Posted, balance_before: int,
 def _insert_lots(session: Session, rows: list[dict[str, Any] | None]) -> None:
     lots = [row for row in rows if row is not None]
     if lots:
-        session.connection().execute(_INSERT_LOT, lots)
+        execute_rows(session.connection(), _INSERT_LOT, lots)
 
 
 _OPEN_LOTS_FIFO = (
@@ -253,7 +253,7 @@ def consume_lots(session: Session, account: Account, points: int) -> int:
             if left == 0:
                 break
         if changes:
-            conn.execute(_SET_REMAINING, changes)
+            execute_rows(conn, _SET_REMAINING, changes)
             _expire_loaded_lots(session, [c["lot_id"] for c in changes])
         if len(lots) < chunk:
             break
