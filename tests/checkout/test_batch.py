@@ -246,3 +246,25 @@ def test_a_batch_claim_defers_its_sales_fsync_and_a_known_key_aborts_nothing(app
         assert claim_new_key(session, "till:test", "k1", "print") is None
         assert session.scalar(text("SELECT 1")) == 1  # the transaction goes on
         session.rollback()
+
+
+def test_a_batch_takes_as_many_pooled_connections_for_one_sale_as_for_five(app, client, shop):
+    """The sales' transactions share one connection (each pooled checkout is pinged)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["loyalty.db"].engine
+    checkouts: list[int] = []
+
+    def note(*_args) -> None:  # type: ignore[no-untyped-def]
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", note)
+    try:
+        send(client, shop, [("one", basket(shop, milk(1)))])
+        for_one = len(checkouts)
+        checkouts.clear()
+        results = send(client, shop, [(f"five-{n}", basket(shop, milk(1))) for n in range(5)])
+    finally:
+        event.remove(engine, "checkout", note)
+    assert {r["status"] for r in results} == {201}
+    assert len(checkouts) == for_one
