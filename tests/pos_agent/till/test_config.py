@@ -23,6 +23,7 @@ def test_defaults(tmp_path: Path) -> None:
     config = parse_config(minimal(), base_dir=tmp_path)
     assert (config.timeout, config.card_prefix, config.card_length) == (2.0, "9871", 16)
     assert (config.local_api_port, config.offline_redeem_cap) == (8765, 500)
+    assert config.replay_lanes == 2
     assert config.data_dir == tmp_path / "data" and config.outbox_path.parent == config.data_dir
     assert config.devices == [] and config.printer is None
     assert "till-token" not in repr(config) and "local-token" not in repr(config)
@@ -51,6 +52,7 @@ def test_the_example_file_is_valid(tmp_path: Path) -> None:
     path.write_text(text)
     config = load_config(path)
     assert config.timeout == 2.0 and config.devices and config.printer is not None
+    assert config.replay_lanes == 2
 
 
 @pytest.mark.parametrize(("change", "key"), [
@@ -65,6 +67,8 @@ def test_the_example_file_is_valid(tmp_path: Path) -> None:
     ({"cards": {"prefix": "98x"}}, "cards.prefix"),
     ({"cards": {"length": 3}}, "cards.length"),
     ({"offline": {"redeem_cap_points": -1}}, "offline.redeem_cap_points"),
+    ({"offline": {"replay_lanes": 0}}, "offline.replay_lanes"),
+    ({"offline": {"replay_lanes": 9}}, "offline.replay_lanes"),
     ({"till": {"currency": "aed"}}, "till.currency"),
     ({"till": {"timezone": "Mars/Olympus"}}, "till.timezone"),
     ({"till": {"display": "yes"}}, "till.display"),

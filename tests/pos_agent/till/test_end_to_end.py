@@ -36,6 +36,7 @@ def test_a_sale_through_the_local_api(real_back_office, tmp_path, slips) -> None
     bo = real_back_office
     config = agent_config(tmp_path, bo.url, bo.token)
     agent = Agent(config, slip_sink=lambda slip, printer: slips.append((slip, printer.output)))
+    assert agent.outbox.lanes == config.replay_lanes == 2  # offline.replay_lanes reaches it
     agent.sync_once()  # the catalog, as the background thread would fetch it
     agent.start()
     api = agent.local_api.url
