@@ -377,11 +377,16 @@ class Outbox(LocalFile):
             lanes = replay_lanes.split(window, self.lanes, lambda sale: replay_lanes.sale_conflicts(
                 sale[2], sale[1], _coupon_key))
         results: list[tuple[list[Outcome], str | None]] = [([], None)] * len(lanes)
+        failures: list[BaseException] = []
 
         def run(n: int) -> None:
             try:
                 results[n] = self._deliver_lane(client, [(k, b) for k, b, _m in lanes[n]],
                                                 use_batch)
+            except BaseException as exc:  # a lane thread's bug surfaces in the caller's thread
+                if not n:
+                    raise
+                failures.append(exc)
             finally:
                 if n:
                     client.close()  # this thread's connection: the thread ends here
@@ -390,9 +395,14 @@ class Outbox(LocalFile):
                    for n in range(1, len(lanes))]
         for thread in threads:
             thread.start()
-        run(0)
-        for thread in threads:
-            thread.join()
+        try:
+            run(0)
+        finally:
+            for thread in threads:
+                thread.join()
+        if failures:
+            # As with one lane: the caller hears of it; unrecorded answers are sent again.
+            raise failures[0]
         outcomes = [o for lane_outcomes, _stop in results for o in lane_outcomes]
         return outcomes, next((stop for _o, stop in results if stop is not None), None)
 

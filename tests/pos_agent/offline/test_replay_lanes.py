@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_agent.client import BackOffice
 from pos_agent.outbox import Outbox
 from tests.pos_agent.backoffice_server import serve_wsgi
 from tests.pos_agent.offline.conftest import START_POINTS, BackOfficeServer
@@ -135,3 +136,29 @@ def test_one_lane_is_one_sale_after_another(tmp_path: Path, back_office: BackOff
 def test_lanes_out_of_range_are_refused(tmp_path: Path, lanes: int) -> None:
     with pytest.raises(ValueError, match="lanes must be 1..8"):
         Outbox(tmp_path / "o.sqlite3", lanes=lanes)
+
+
+class Faulty(BackOffice):
+    """The real client, but a bug (not a network failure) for any batch holding ``card``."""
+
+    def __init__(self, url: str, token: str, card: str) -> None:
+        super().__init__(url, token, timeout=10)
+        self.card = card
+
+    def commit_batch(self, items):  # type: ignore[no-untyped-def]
+        if any(body.get("card_number") == self.card for _key, body in items):
+            raise RuntimeError("a bug in the lane")
+        return super().commit_batch(items)
+
+
+@pytest.mark.parametrize("member", [0, 1])  # the main thread's lane, then another's
+def test_a_bug_in_any_lane_reaches_the_caller_and_loses_nothing(
+        tmp_path: Path, back_office: BackOfficeServer, member: int) -> None:
+    with Outbox(tmp_path / "o.sqlite3", batch_size=4, lanes=2) as box:
+        keys = fill(box, back_office, 24)
+        with pytest.raises(RuntimeError, match="a bug in the lane"):
+            box.replay(Faulty(back_office.url, back_office.token, back_office.cards[member]))
+        assert box.depth() == 24  # nothing recorded: every sale is still queued
+        assert box.replay(back_office.client(timeout=10)).ok
+        assert all(box.state(k) == "delivered" for k in keys)
+    assert_once_each(back_office, [f"s{i}" for i in range(24)])
