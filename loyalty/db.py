@@ -126,6 +126,10 @@ def reference_snapshot(session: Session) -> Iterator[None]:
         session.info.pop(_SNAPSHOT, None)
 
 
+def in_snapshot(session: Session) -> bool:
+    return _SNAPSHOT in session.info
+
+
 def remembered(session: Session, key: Hashable, load: Callable[[], T]) -> T:
     """``load()``, or within :func:`reference_snapshot` what it gave the first time for ``key``.
 

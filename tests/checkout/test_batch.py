@@ -215,8 +215,10 @@ def test_reference_data_is_read_once_per_batch_and_again_by_the_next(app, client
 
     event.listen(engine, "before_cursor_execute", note)
     try:
-        first = send(client, shop, [(f"f{n}", basket(shop, milk(1))) for n in range(3)])
-        assert sorted(reads) == ["earning_rule", "product", "tier"]
+        first = send(client, shop, [
+            (f"f{n}", basket(shop, [{"sku": sku, "quantity": 1, "unit_price_minor": 650}]))
+            for n, sku in enumerate(["MILK", "BREAD", "NOT-IN-THE-CATALOG"])])
+        assert sorted(reads) == ["earning_rule", "product", "tier"]  # all three SKUs at once
         add_earning_rule(db, "double milk", RuleKind.PRODUCT, sku="MILK", multiplier_permille=2000,
                          valid_from=LONG_AGO)
         db.commit()
@@ -268,3 +270,39 @@ def test_a_batch_takes_as_many_pooled_connections_for_one_sale_as_for_five(app, 
         event.remove(engine, "checkout", note)
     assert {r["status"] for r in results} == {201}
     assert len(checkouts) == for_one
+
+
+def test_lines_a_sale_cannot_have_are_refused_for_that_sale_only(client, shop):
+    """The batch reads its SKUs ahead, leniently: odd lines are each item's own 422."""
+    odd = [{"lines": "milk"}, {"lines": [{"sku": 7, "quantity": 1, "unit_price_minor": 1}]},
+           {"lines": [{"sku": "X" * 65, "quantity": 1, "unit_price_minor": 1}]}, {"lines": [5]}]
+    items = [(f"odd-{n}", {**basket(shop), **change}) for n, change in enumerate(odd)]
+    results = send(client, shop, [*items, ("fine", basket(shop, milk(1)))])
+    assert [r["status"] for r in results] == [422, 422, 422, 422, 201]
+
+
+def test_catalog_ids_are_read_ahead_in_chunks_and_then_not_again(app, db, shop):
+    from sqlalchemy import event
+
+    from loyalty.checkout.services import PREFETCH_CHUNK, _products, prefetch_catalog_ids
+    from loyalty.db import reference_snapshot
+
+    engine = app.extensions["loyalty.db"].engine
+    reads: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "FROM product" in statement:
+            reads.append(statement)
+
+    skus = [f"NOPE-{n}" for n in range(2 * PREFETCH_CHUNK + 1)] + ["MILK", "BREAD", ""]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with reference_snapshot(db):
+            prefetch_catalog_ids(db, skus)
+            assert len(reads) == 3  # 2,003 SKUs (the empty one dropped), 1,000 a query
+            assert set(_products(db, {"MILK", "BREAD", "NOPE-7"})) == {"MILK", "BREAD"}
+            assert len(reads) == 3
+        prefetch_catalog_ids(db, skus)  # outside a snapshot: nothing to keep them in
+        assert len(reads) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
