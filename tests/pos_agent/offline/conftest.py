@@ -326,6 +326,10 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # A server still running would answer in the new one's place while the new one fails
+        # to bind, and would outlive the test: refuse.
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("the back office is still running: kill it first")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "loyalty.wsgi:app", "--bind",
              f"127.0.0.1:{self.port}", "--workers", "1", "--log-level", "warning"],
