@@ -95,16 +95,22 @@ def deliver(name: str, callback: Callable[..., None], *args: object) -> None:
         )  # fmt: skip
 
 
+def usb_id(vid: int, pid: int, serial_number: str | None = None) -> str:
+    """A USB device as logs, errors and ``pos-agent devices`` name it: usb 0c2e:0b61 serial X."""
+    where = f"usb {vid:04x}:{pid:04x}"
+    return f"{where} serial {serial_number}" if serial_number else where
+
+
 def the_one_match(paths: Iterable[str], what: str, vid: int, pid: int,
                   serial_number: str | None, hint: str) -> str:
     """The single device path found for a USB id, or LookupError naming the ids, never guessing:
     with two identical scanners attached, only the serial number tells them apart."""
     matches = sorted(paths)
-    wanted = f"{vid:04x}:{pid:04x}" + (f" serial {serial_number}" if serial_number else "")
+    wanted = usb_id(vid, pid, serial_number)
     if not matches:
-        raise LookupError(f"no {what} with usb {wanted} attached")
+        raise LookupError(f"no {what} with {wanted} attached")
     if len(matches) > 1:
-        raise LookupError(f"{len(matches)} {what}s match usb {wanted} ({', '.join(matches)}); "
+        raise LookupError(f"{len(matches)} {what}s match {wanted} ({', '.join(matches)}); "
                           f"{hint}")
     return matches[0]
 

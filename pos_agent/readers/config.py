@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pos_agent.readers.base import OnReject, OnScan, OnState, Reader
+from pos_agent.readers.base import OnReject, OnScan, OnState, Reader, usb_id
 from pos_agent.readers.framing import EXPIRE_AFTER, FRAMINGS, MAX_FRAME_BYTES, Framing
 from pos_agent.readers.hid import MAX_AGE
 from pos_agent.readers.keymaps import LAYOUTS
@@ -68,7 +68,7 @@ class SerialDeviceConfig:
         """Where the device is looked for, for logs and ``pos-agent devices``."""
         if self.url is not None:
             return self.url
-        return _usb_id(self.vid, self.pid, self.serial_number)
+        return usb_id(self.vid or 0, self.pid or 0, self.serial_number)
 
 
 @dataclass(frozen=True)
@@ -90,15 +90,10 @@ class HidDeviceConfig:
     def where(self) -> str:
         if self.path is not None:
             return self.path
-        return _usb_id(self.vid, self.pid, self.serial_number)
+        return usb_id(self.vid or 0, self.pid or 0, self.serial_number)
 
 
 DeviceConfig = SerialDeviceConfig | HidDeviceConfig
-
-
-def _usb_id(vid: int | None, pid: int | None, serial_number: str | None) -> str:
-    where = f"usb {vid or 0:04x}:{pid or 0:04x}"
-    return f"{where} serial {serial_number}" if serial_number else where
 
 
 def parse_devices(entries: list[dict[str, Any]]) -> list[DeviceConfig]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
+from pos_agent.readers.base import usb_id
 from pos_agent.readers.config import DeviceConfig, SerialDeviceConfig
 from pos_agent.readers.hid_reader import InputDeviceInfo, list_input_devices, match_input_device
 from pos_agent.readers.serial_reader import find_serial_port
@@ -51,7 +52,7 @@ def describe_devices(
 
 
 def _usb(vid: int | None, pid: int | None) -> str:
-    return f"usb {vid:04x}:{pid:04x}" if vid is not None and pid is not None else "no usb id"
+    return usb_id(vid, pid) if vid is not None and pid is not None else "no usb id"
 
 
 def _describe_port(port: ListPortInfo) -> str:
