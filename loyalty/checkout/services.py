@@ -67,7 +67,7 @@ from loyalty.tiers.services import tier_multiplier, upgrade_tier
 MAX_LINES = 500
 MAX_UNIT_PRICE_MINOR = 100_000_000  # a million major units: anything above is a typing error
 MAX_QUANTITY = 10_000
-MAX_SKU_LENGTH = 64  # catalog.models.Product.sku is String(64)
+MAX_SKU_LENGTH: int = Product.__table__.c.sku.type.length  # type: ignore[attr-defined]
 # An offline sale may arrive late, but not from the future nor from years ago.
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_LATENESS = dt.timedelta(days=30)
