@@ -44,11 +44,11 @@ def _code(name: str) -> int:
     return int(ecodes.ecodes[name])
 
 
-def _build(rows: list[tuple[str, str, str]], *, letters_caps: bool) -> dict[int, Key]:
-    """Rows of (key name, plain, shifted); Latin letters get caps lock if ``letters_caps``."""
+def _build(rows: list[tuple[str, str, str]]) -> dict[int, Key]:
+    """Rows of (key name, plain, shifted); Latin letter keys get caps lock, no other key does."""
     keymap: dict[int, Key] = {}
     for name, plain, shifted in rows:
-        caps = letters_caps and len(plain) == 1 and plain.isascii() and plain.isalpha()
+        caps = len(plain) == 1 and plain.isascii() and plain.isalpha()
         keymap[_code(name)] = Key(plain, shifted, caps)
     return keymap
 
@@ -130,8 +130,8 @@ _AR_ROWS: list[tuple[str, str, str]] = [
     *_COMMON,
 ]
 
-US: Keymap = MappingProxyType(_build(_US_ROWS, letters_caps=True))
-ARABIC_101: Keymap = MappingProxyType(_build(_AR_ROWS, letters_caps=True))
+US: Keymap = MappingProxyType(_build(_US_ROWS))
+ARABIC_101: Keymap = MappingProxyType(_build(_AR_ROWS))
 
 LAYOUTS: Mapping[str, Keymap] = MappingProxyType({"us": US, "ar": ARABIC_101})
 
