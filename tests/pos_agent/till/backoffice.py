@@ -21,7 +21,7 @@ from loyalty.ledger.services import PostingRequest, earn_points, member_balance
 from loyalty.rules.models import RuleKind
 from loyalty.rules.services import add_earning_rule
 from tests.factories import LONG_AGO, make_member, make_store, till_token
-from tests.pos_agent.backoffice_server import serve_wsgi
+from tests.pos_agent.backoffice_server import Proxy, address, serve_wsgi
 
 START_POINTS = 1_000
 # (sku, name, price, barcode): EAN-13 (a German one, in a Visa-like range), UPC-A, EAN-8.
@@ -85,49 +85,8 @@ def real_back_office(app, db, settings) -> Iterator[RealBackOffice]:  # type: ig
                              app.extensions["loyalty.db"].session_factory)
 
 
-class SwitchableProxy:
-    """A TCP proxy to a back office that can be told to go silent: from then on, it accepts
-    new connections and never answers (a back office hung mid-request, seen from the till)."""
+class SwitchableProxy(Proxy):
+    """The shared proxy to a back office by its URL; set ``silent`` to make it go quiet."""
 
     def __init__(self, upstream_url: str) -> None:
-        import socket
-
-        host, port = upstream_url.removeprefix("http://").split(":")
-        self.upstream = (host, int(port))
-        self.silent = False
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._sockets: list = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import socket
-
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self._sockets.append(client)
-            if self.silent:
-                continue  # held open, never read, never answered
-            upstream = socket.create_connection(self.upstream)
-            self._sockets.append(upstream)
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst) -> None:  # type: ignore[no-untyped-def]
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self._listener.close()
-        for sock in self._sockets:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        super().__init__(address(upstream_url))
