@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import partial
 
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
@@ -85,16 +86,14 @@ def _resolve(config: DeviceConfig, ports: list[ListPortInfo], inputs: list[Input
             if "://" in config.url:
                 return "pyserial URL, opened when the agent runs"
             return _path_state(config.url)
-        try:
-            assert config.vid is not None and config.pid is not None
-            return find_serial_port(ports, config.vid, config.pid, config.serial_number)
-        except LookupError as exc:
-            return f"NOT FOUND: {exc}"
-    if config.path is not None:
-        return _path_state(config.path, os.R_OK)
+        find = partial(find_serial_port, ports)
+    else:
+        if config.path is not None:
+            return _path_state(config.path, os.R_OK)
+        find = partial(match_input_device, inputs)
+    assert config.vid is not None and config.pid is not None
     try:
-        assert config.vid is not None and config.pid is not None
-        return match_input_device(inputs, config.vid, config.pid, config.serial_number)
+        return find(config.vid, config.pid, config.serial_number)
     except LookupError as exc:
         return f"NOT FOUND: {exc}"
 
