@@ -476,15 +476,15 @@ class TillSession:
             raise InvalidInput(f"sku: a string of at most {MAX_SKU_CHARS} characters")
         if barcode is not None and (not isinstance(barcode, str) or len(barcode) > 64):
             raise InvalidInput("barcode: a string of at most 64 characters")
-        product = (self._cache.product_by_sku(sku) if sku
-                   else self._cache.product_by_barcode(str(barcode)))
-        if product is None and (barcode or unit_price_minor is None):
+        found = (self._cache.product_by_sku(sku) if sku
+                 else self._cache.product_by_barcode(str(barcode)))
+        if found is None and (barcode or unit_price_minor is None):
             raise NotFound("product not in the catalog: send its unit_price_minor",
                            code="unknown_product")
+        product = found or {}  # an SKU the catalog lacks, priced by the POS
         price = unit_price_minor if unit_price_minor is not None else product["price_minor"]
-        name = (product or {}).get("name") or sku or ""
-        return self._add((product or {}).get("sku") or str(sku), name, quantity, price,
-                         (product or {}).get("currency"))
+        return self._add(product.get("sku") or str(sku), product.get("name") or sku or "",
+                         quantity, price, product.get("currency"))
 
     def _add(self, sku: str, name: str, quantity: int, price: int, currency: str | None) -> Line:
         if not _whole(quantity) or not 1 <= quantity <= MAX_QUANTITY:
@@ -628,10 +628,10 @@ class TillSession:
         member = self._member
         assert member is not None  # _ready_to_price
         body = self._body(redeem_points=redeem_points, offline=quote.estimated)
-        coupon_codes = [c.code for c in self._coupons]
         try:
             key = self._outbox.add(body, member_id=member.member_id,
-                                   redeem_points=redeem_points, coupon_codes=coupon_codes)
+                                   redeem_points=redeem_points,
+                                   coupon_codes=list(body["coupon_codes"]))
         except ValueError as exc:  # a coupon used meanwhile, a payment card: nothing queued
             raise IllegalStep(str(exc), code="not_queued") from None
         except Exception as exc:
@@ -835,11 +835,10 @@ def _points_earned(answer: dict) -> int:
     return int(answer.get("points_earned") or 0) + int(answer.get("bonus_points") or 0)
 
 
-def _member_from_identify(answer: dict, number: str, via: str, fetched_at: Any) -> Member:
+def _member_from_identify(answer: dict, number: str, via: str,
+                          fetched_at: dt.datetime) -> Member:
     member = answer.get("member") or {}
     tier = answer.get("tier") or {}
-    if isinstance(fetched_at, str):
-        fetched_at = dt.datetime.fromisoformat(fetched_at)
     return Member(
         card_number=number, member_id=_int_or_none(member.get("id")), name=member.get("name"),
         tier=tier.get("name") or tier.get("code"), balance=_int_or_none(answer.get("balance")),
