@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from escpos.escpos import Escpos
 from PIL import Image
 
-from .config import PrinterConfig, know_paper_width
+from .config import PAPER_DOTS, PrinterConfig, know_paper_width
 from .labels import is_rtl
 from .raster import barcode_image, has_rtl, qr_image, rows_image, shape
 from .slip import Barcode128, Block, QrCode, Row, Rule, Slip, layout_slip
@@ -193,4 +193,4 @@ def _profile_pixels(printer: Escpos) -> object:
 
 def _profile_width(printer: Escpos) -> int:
     pixels = _profile_pixels(printer)
-    return pixels if isinstance(pixels, int) and pixels in (384, 512, 576) else 384
+    return pixels if isinstance(pixels, int) and pixels in PAPER_DOTS else 384
