@@ -93,7 +93,10 @@ def test_a_change_after_the_quote_drops_it(session, change) -> None:  # type: ig
 def test_commit_without_a_quote_quotes_first(session, back_office) -> None:
     at_step(session, "basket")
     sale = session.commit()
-    assert sale.status == "accepted" and len(back_office.quotes) >= 1
+    # The session's own quote (nothing redeemed yet), then the fake's pricing of the commit:
+    # without the first, there would be only one.
+    assert sale.status == "accepted" and len(back_office.quotes) == 2
+    assert back_office.quotes[0]["redeem_points"] == 0 and "offline" not in back_office.quotes[0]
 
 
 def test_identify_by_phone(session, cache) -> None:
