@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from serial.tools.list_ports_common import ListPortInfo
 
-from pos_agent.readers import RawScan, Rejected
+from pos_agent.readers import RawScan, Reader, Rejected
 from pos_agent.readers.config import SerialDeviceConfig
 from pos_agent.readers.serial_reader import SerialReader
 
@@ -111,7 +111,7 @@ def serial_config(name: str, url: str, **overrides: object) -> SerialDeviceConfi
 
 
 @contextmanager
-def running(*readers: SerialReader) -> Iterator[None]:
+def running(*readers: Reader, stop_within: float = 2.0) -> Iterator[None]:
     """Run readers in threads; on exit, stop them and check each thread ended promptly."""
     stop = threading.Event()
     threads = [threading.Thread(target=r.run, args=(stop,), daemon=True) for r in readers]
@@ -122,8 +122,9 @@ def running(*readers: SerialReader) -> Iterator[None]:
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=2.0)
-        assert not any(t.is_alive() for t in threads), "a reader did not stop within 2 s"
+            thread.join(timeout=stop_within)
+        stuck = [t for t in threads if t.is_alive()]
+        assert not stuck, f"{len(stuck)} reader(s) did not stop within {stop_within} s"
 
 
 def make_reader(config: SerialDeviceConfig, recorder: Recorder) -> SerialReader:

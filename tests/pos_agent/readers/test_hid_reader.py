@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+import time
 
 import pytest
 
 from pos_agent.readers.config import HidDeviceConfig
 from pos_agent.readers.hid import KeyDrop, KeyScan
 from pos_agent.readers.hid_reader import HidReader
-from tests.pos_agent.readers.ptys import Recorder, pty
+from tests.pos_agent.readers.ptys import Recorder, pty, running
 
 
 def open_fds() -> int:
@@ -31,13 +31,8 @@ def test_an_unusable_device_is_retried_without_busy_looping_or_leaking(tmp_path,
         config = HidDeviceConfig(name="hand", path=path, reconnect_min=0.01, reconnect_max=0.05)
         reader = HidReader(config, recorder.on_scan, recorder.on_reject, on_state=recorder.on_state)
         before = open_fds()
-        stop = threading.Event()
-        thread = threading.Thread(target=reader.run, args=(stop,))
-        thread.start()
-        stop.wait(0.3)
-        stop.set()
-        thread.join(1.0)
-        assert not thread.is_alive()
+        with running(reader, stop_within=1.0):
+            time.sleep(0.3)
         status = reader.status()
         assert 3 <= status["attempts"] <= 10  # 0.01, 0.02, 0.04, 0.05 ... never a spin
         expected = "No such file" if what == "missing" else "Inappropriate ioctl"

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -99,11 +100,8 @@ def test_a_missing_device_is_retried_with_capped_backoff_not_a_busy_loop(tmp_pat
     path = str(tmp_path / "ttyUSB-scanner")
     config = serial_config("late", path, reconnect_min=0.01, reconnect_max=0.05)
     reader = make_reader(config, recorder)
-    stop = threading.Event()
-    thread = threading.Thread(target=reader.run, args=(stop,))
-    thread.start()
-    try:
-        stop.wait(0.3)
+    with running(reader):
+        time.sleep(0.3)
         attempts = reader.status()["attempts"]
         # 0.01 + 0.02 + 0.04 + 0.05 + 0.05 ...: about 7 tries in 0.3 s, never thousands
         assert 3 <= attempts <= 10
@@ -114,10 +112,6 @@ def test_a_missing_device_is_retried_with_capped_backoff_not_a_busy_loop(tmp_pat
             device.send(b"now\r")
             recorder.wait_for(lambda r: r.scans)
             assert reader.status()["last_error"] is None
-    finally:
-        stop.set()
-        thread.join(2)
-    assert not thread.is_alive()
     assert recorder.texts() == ["now"]
 
 
