@@ -19,7 +19,6 @@ lane, in the till's order, exactly as without lanes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -83,20 +82,14 @@ def _spread(sales: Sequence[Sale], groups: list[int], lanes: int) -> list[list[S
     return out
 
 
-def sale_conflicts(member_id: int | None, body_text: str,
+def sale_conflicts(member_id: int | None, body: dict,
                    coupon_key: Callable[[str], str]) -> set[str] | None:
     """What a queued sale may share with another: its member, card and coupons.
 
-    None when the till did not know the member (see the module's note), or the body cannot be
-    read (the back office will refuse it, but where it stands in the order stays as it was).
+    None when the till did not know the member (see the module's note), or the coupons are not
+    a list (the back office will refuse the sale, but where it stands in the order stays).
     """
     if member_id is None:
-        return None
-    try:
-        body = json.loads(body_text)
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
         return None
     names = {f"member:{member_id}"}
     if isinstance(body.get("card_number"), str):

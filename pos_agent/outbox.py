@@ -345,10 +345,11 @@ class Outbox(LocalFile):
     def _replay(self, client: BackOffice, report: ReplayReport, use_batch: bool | None,
                 now: dt.datetime | None) -> None:
         while True:
-            window = self._read("SELECT key, body, member_id FROM sale WHERE state = ? "
-                                "ORDER BY seq LIMIT ?", (PENDING, self.batch_size * self.lanes))
-            if not window:
+            rows = self._read("SELECT key, body, member_id FROM sale WHERE state = ? "
+                              "ORDER BY seq LIMIT ?", (PENDING, self.batch_size * self.lanes))
+            if not rows:
                 break
+            window = [(key, json.loads(body), member_id) for key, body, member_id in rows]
             outcomes, report.stopped = self._deliver_window(client, window, use_batch)
             self._record(outcomes, report)
             if report.stopped is not None:
@@ -363,7 +364,7 @@ class Outbox(LocalFile):
             db.execute("DELETE FROM sale WHERE state = ? AND done_at < ?",
                        (DELIVERED, iso(now - KEEP_DELIVERED)))
 
-    def _deliver_window(self, client: BackOffice, window: list[tuple[str, str, int | None]],
+    def _deliver_window(self, client: BackOffice, window: list[tuple[str, dict, int | None]],
                         use_batch: bool | None) -> tuple[list[Outcome], str | None]:
         """Send the window's sales, its lanes at once; every final answer, and why it stopped.
 
@@ -406,7 +407,7 @@ class Outbox(LocalFile):
         outcomes = [o for lane_outcomes, _stop in results for o in lane_outcomes]
         return outcomes, next((stop for _o, stop in results if stop is not None), None)
 
-    def _deliver_lane(self, client: BackOffice, sales: list[tuple[str, str]],
+    def _deliver_lane(self, client: BackOffice, sales: list[tuple[str, dict]],
                       use_batch: bool | None) -> tuple[list[Outcome], str | None]:
         """One lane's sales, a batch at a time, in order, until done or stopped."""
         outcomes: list[Outcome] = []
@@ -418,7 +419,7 @@ class Outbox(LocalFile):
                 return outcomes + stop.outcomes, stop.reason
         return outcomes, None
 
-    def _deliver(self, client: BackOffice, items: list[tuple[str, str]],
+    def _deliver(self, client: BackOffice, items: list[tuple[str, dict]],
                  use_batch: bool | None) -> list[Outcome]:
         """Send ``items``; the outcome of each final answer as ``(key, state, status, body)``.
 
@@ -439,9 +440,9 @@ class Outbox(LocalFile):
         return self._deliver_one_by_one(client, items)
 
     def _deliver_batch(self, client: BackOffice,
-                       items: list[tuple[str, str]]) -> list[Outcome]:
+                       items: list[tuple[str, dict]]) -> list[Outcome]:
         try:
-            results = client.commit_batch([(key, json.loads(body)) for key, body in items])
+            results = client.commit_batch(items)
         except Offline as exc:
             raise _Stop(str(exc)) from None
         outcomes: list[Outcome] = []
@@ -459,12 +460,11 @@ class Outbox(LocalFile):
         return outcomes
 
     def _deliver_one_by_one(self, client: BackOffice,
-                            items: list[tuple[str, str]]) -> list[Outcome]:
+                            items: list[tuple[str, dict]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for key, body in items:
             try:
-                outcomes.append(_outcome(key, None, lambda k=key, b=body: client.commit(
-                    json.loads(b), k)))
+                outcomes.append(_outcome(key, None, lambda k=key, b=body: client.commit(b, k)))
             except _Stop as stop:
                 raise _Stop(stop.reason, outcomes) from None
         return outcomes
