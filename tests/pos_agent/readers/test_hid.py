@@ -43,6 +43,14 @@ class Keyboard:
             events += [self.ev(E.EV_KEY, E.KEY_LEFTSHIFT, 0), self.ev(E.EV_SYN, E.SYN_REPORT, 0)]
         return events
 
+    def keypad(self, digits: str) -> list[InputEvent]:
+        """``digits`` typed on the numeric keypad."""
+        return [e for d in digits for e in self.press(E.ecodes[f"KEY_KP{d}"])]
+
+    def alt_code(self, digits: str, alt: int = E.KEY_LEFTALT) -> list[InputEvent]:
+        """Alt held while ``digits`` are typed on the keypad: the character with that code."""
+        return [self.ev(E.EV_KEY, alt, 1), *self.keypad(digits), self.ev(E.EV_KEY, alt, 0)]
+
     def type_us(self, text: str, enter: int | None = E.KEY_ENTER) -> list[InputEvent]:
         """What a scanner programmed for a US keyboard sends for ``text``."""
         events = []
@@ -133,8 +141,7 @@ def test_arabic_101_types_arabic_letters_for_latin_keys_and_the_same_digits():
 def test_numeric_barcodes_decode_identically_in_every_layout(number):
     top_row = Keyboard().type_us(number)
     keypad = Keyboard()
-    keypad_events = [e for d in number for e in keypad.press(E.ecodes[f"KEY_KP{d}"])]
-    keypad_events += keypad.press(E.KEY_KPENTER)
+    keypad_events = keypad.keypad(number) + keypad.press(E.KEY_KPENTER)
     for layout in LAYOUTS:
         assert texts(decode(KeyDecoder(layout), top_row)) == [number]
         assert texts(decode(KeyDecoder(layout), keypad_events)) == [number]
@@ -198,9 +205,7 @@ def test_stale_keys_are_dropped_before_the_next_scan_not_glued_to_it():
 
 def test_alt_keypad_codes_and_ctrl_keys_type_gs_for_fnc1():
     kb = Keyboard()
-    alt_029 = [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 1)]
-    alt_029 += [e for d in "029" for e in kb.press(E.ecodes[f"KEY_KP{d}"])]
-    alt_029 += [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 0)]
+    alt_029 = kb.alt_code("029")
     ctrl_bracket = [kb.ev(E.EV_KEY, E.KEY_LEFTCTRL, 1)]
     ctrl_bracket += kb.press(E.KEY_RIGHTBRACE) + [kb.ev(E.EV_KEY, E.KEY_LEFTCTRL, 0)]
     events = kb.type_us("]C1", enter=None) + alt_029 + kb.type_us("0101234567890128", enter=None)
@@ -211,9 +216,7 @@ def test_alt_keypad_codes_and_ctrl_keys_type_gs_for_fnc1():
 @pytest.mark.parametrize(("digits", "char"), [("0233", "é"), ("130", "é"), ("65", "A")])
 def test_alt_codes_follow_the_windows_code_pages(digits, char):
     kb = Keyboard()
-    events = [kb.ev(E.EV_KEY, E.KEY_RIGHTALT, 1)]
-    events += [e for d in digits for e in kb.press(E.ecodes[f"KEY_KP{d}"])]
-    events += [kb.ev(E.EV_KEY, E.KEY_RIGHTALT, 0)] + kb.press(E.KEY_ENTER)
+    events = kb.alt_code(digits, E.KEY_RIGHTALT) + kb.press(E.KEY_ENTER)
     assert texts(decode(KeyDecoder(), events)) == [char]
 
 
@@ -308,9 +311,7 @@ def test_a_scanner_programmed_for_arabic_101_sends_aim_ids_through_it():
     # it) and a Latin letter, which Arabic 101 lacks, as an Alt + keypad code.
     kb = Keyboard()
     events = kb.press(E.KEY_D, shift=True)
-    events += [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 1)]
-    events += [e for d in "069" for e in kb.press(E.ecodes[f"KEY_KP{d}"])]
-    events += [kb.ev(E.EV_KEY, E.KEY_LEFTALT, 0)]
+    events += kb.alt_code("069")
     events += kb.type_us("05901234123457")
     assert texts(decode(KeyDecoder("ar"), events)) == ["]E05901234123457"]
     assert texts(decode(KeyDecoder("us"), events)) == ["DE05901234123457"]
