@@ -263,26 +263,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         api = self.server.api
         session = api.session
-        routes: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
-            ("GET", "/session"): lambda: (200, view_json(session.view())),
-            ("GET", "/status"): lambda: (200, api.status()),
-            ("POST", "/session/member"): lambda: _member(session, body),
-            ("POST", "/session/lines"): lambda: _line(session, body),
-            ("POST", "/session/coupons"): lambda: _coupon(session, body),
-            ("POST", "/session/quote"): lambda: _quote(session),
-            ("POST", "/session/commit"): lambda: _commit(session, body),
-            ("POST", "/session/cancel"): lambda: _cancel(session),
-        }
-        handler = routes.get((method, path))
+        handler = _ROUTES.get((method, path))
         if handler is not None:
-            return handler()
+            return handler(api, body)
         if (match := _LINE.match(path)) and method == "DELETE":
             session.void_line(int(match.group(1)))
             return 200, view_json(session.view())
         if (match := _COUPON.match(path)) and method == "DELETE":
             session.remove_coupon(match.group(1))
             return 200, view_json(session.view())
-        if any(p == path for _, p in routes) or _LINE.match(path) or _COUPON.match(path):
+        if path in _ROUTE_PATHS or _LINE.match(path) or _COUPON.match(path):
             raise _HttpError(405, "method_not_allowed", f"{method} is not allowed on {path}")
         raise NotFound(f"no endpoint {path}", code="no_endpoint")
 
@@ -350,3 +340,17 @@ def _commit(session: TillSession, body: dict[str, Any]) -> tuple[int, Any]:
 def _cancel(session: TillSession) -> tuple[int, Any]:
     session.cancel()
     return 200, view_json(session.view())
+
+
+# Built once, not per request.  Each entry: (api, body) -> (status, payload).
+_ROUTES: dict[tuple[str, str], Callable[[LocalApi, dict[str, Any]], tuple[int, Any]]] = {
+    ("GET", "/session"): lambda api, _body: (200, view_json(api.session.view())),
+    ("GET", "/status"): lambda api, _body: (200, api.status()),
+    ("POST", "/session/member"): lambda api, body: _member(api.session, body),
+    ("POST", "/session/lines"): lambda api, body: _line(api.session, body),
+    ("POST", "/session/coupons"): lambda api, body: _coupon(api.session, body),
+    ("POST", "/session/quote"): lambda api, _body: _quote(api.session),
+    ("POST", "/session/commit"): lambda api, body: _commit(api.session, body),
+    ("POST", "/session/cancel"): lambda api, _body: _cancel(api.session),
+}
+_ROUTE_PATHS = frozenset(path for _, path in _ROUTES)
