@@ -1,5 +1,6 @@
 """Pieces the till tests' back offices share (tests/pos_agent/offline and tests/pos_agent/till):
-a WSGI app served on a free local port, a TCP proxy in front of it that records what the till
+the seeding of a store, catalog, rule and members, a WSGI app served on a free local port, a
+TCP proxy in front of it that records what the till
 sent and can drop answers or go silent, and the closing of a TCP stand-in's sockets."""
 
 from __future__ import annotations
@@ -9,7 +10,40 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
+
+from loyalty.catalog.models import Category, Product
+from loyalty.db import utcnow
+from loyalty.ledger.models import PostingKind
+from loyalty.ledger.services import PostingRequest, earn_points
+from loyalty.rules.models import RuleKind
+from loyalty.rules.services import add_earning_rule
+from tests.factories import LONG_AGO, make_member, make_store, till_token
+
+
+def seed(db: Session, settings, products: Iterable[tuple[str, str, int, str | None]],  # type: ignore[no-untyped-def]
+         members: Iterable[tuple[str, str]], points: int) -> tuple[str, list]:
+    """Through the services, as tests/factories.py does: one AED store with a till, a grocery
+    category holding ``products`` (sku, name, price, barcode), a base rule of 1 point per AED,
+    and ``members`` (name, phone) with ``points`` each.  Committed; returns the till's token and
+    each member's ``(member, card)``."""
+    store = make_store(db, "AED")
+    grocery = Category(code="grocery", name="Grocery")
+    db.add(grocery)
+    db.flush()
+    db.add_all([Product(sku=sku, name=name, category_id=grocery.id, price_minor=price,
+                        currency="AED", barcode=barcode) for sku, name, price, barcode in products])
+    add_earning_rule(db, "1 point per AED", RuleKind.BASE, valid_from=LONG_AGO)
+    enrolled = []
+    for name, phone in members:
+        member, card = make_member(db, settings, name=name, phone=phone)
+        earn_points(db, PostingRequest(PostingKind.ADJUST, member.id, points, utcnow(),
+                                       reason="test"), 365)
+        enrolled.append((member, card))
+    token = till_token(db, store)
+    db.commit()
+    return token, enrolled
 
 
 @contextmanager

@@ -31,20 +31,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loyalty.baskets.models import Basket
-from loyalty.catalog.models import Category, Product
-from loyalty.db import utcnow
 from loyalty.idempotency.models import IdempotencyRecord
 from loyalty.ledger.models import Posting, PostingKind
-from loyalty.ledger.services import PostingRequest, earn_points, member_balance
+from loyalty.ledger.services import member_balance
 from loyalty.ledger.verify import verify_ledger
-from loyalty.rules.models import RuleKind
-from loyalty.rules.services import add_earning_rule
 from pos_agent.client import BackOffice
-from tests.factories import LONG_AGO, make_member, make_store, till_token
 from tests.pos_agent.backoffice_server import (  # noqa: F401 (Proxy re-exported)
     Proxy,
     address,
     close_all,
+    seed,
     serve_wsgi,
 )
 from tests.pos_agent.offline.sales import PRODUCTS, sale_body  # noqa: F401 (re-exported)
@@ -109,26 +105,12 @@ class BackOfficeServer:
 
 
 def _seed(db: Session, settings) -> tuple[str, list[str], list[int], list[str]]:  # type: ignore[no-untyped-def]
-    store = make_store(db, "AED")
-    grocery = Category(code="grocery", name="Grocery")
-    db.add(grocery)
-    db.flush()
-    db.add_all([Product(sku=sku, name=name, category_id=grocery.id, price_minor=price,
-                        currency="AED", barcode=barcode)
-                for sku, name, price, barcode in PRODUCTS])
-    add_earning_rule(db, "1 point per AED", RuleKind.BASE, valid_from=LONG_AGO)
-    cards, ids, phones = [], [], []
-    for n in range(3):
-        phone = f"+97150123456{n}"
-        member, card = make_member(db, settings, name=f"Member {n}", phone=phone)
-        earn_points(db, PostingRequest(PostingKind.ADJUST, member.id, START_POINTS, utcnow(),
-                                       reason="test float"), 365)
-        cards.append(card.number)
-        ids.append(member.id)
-        phones.append(phone)
-    token = till_token(db, store)
-    db.commit()
-    return token, cards, ids, phones
+    phones = [f"+97150123456{n}" for n in range(3)]
+    token, enrolled = seed(db, settings, PRODUCTS,
+                           [(f"Member {n}", phone) for n, phone in enumerate(phones)],
+                           START_POINTS)
+    return (token, [card.number for _, card in enrolled], [member.id for member, _ in enrolled],
+            phones)
 
 
 @pytest.fixture

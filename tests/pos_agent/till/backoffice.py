@@ -14,14 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from loyalty.catalog.models import Category, Product
-from loyalty.db import utcnow
-from loyalty.ledger.models import PostingKind
-from loyalty.ledger.services import PostingRequest, earn_points, member_balance
-from loyalty.rules.models import RuleKind
-from loyalty.rules.services import add_earning_rule
-from tests.factories import LONG_AGO, make_member, make_store, till_token
-from tests.pos_agent.backoffice_server import Proxy, address, serve_wsgi
+from loyalty.ledger.services import member_balance
+from tests.pos_agent.backoffice_server import Proxy, address, seed, serve_wsgi
 
 START_POINTS = 1_000
 # (sku, name, price, barcode): EAN-13 (a German one, in a Visa-like range), UPC-A, EAN-8.
@@ -67,18 +61,8 @@ class RealBackOffice:
 
 @pytest.fixture
 def real_back_office(app, db, settings) -> Iterator[RealBackOffice]:  # type: ignore[no-untyped-def]
-    store = make_store(db, "AED")
-    grocery = Category(code="grocery", name="Grocery")
-    db.add(grocery)
-    db.flush()
-    db.add_all([Product(sku=sku, name=name, category_id=grocery.id, price_minor=price,
-                        currency="AED", barcode=barcode) for sku, name, price, barcode in PRODUCTS])
-    add_earning_rule(db, "1 point per AED", RuleKind.BASE, valid_from=LONG_AGO)
-    member, card = make_member(db, settings, name="Layla Haddad", phone="+971501234567")
-    earn_points(db, PostingRequest(PostingKind.ADJUST, member.id, START_POINTS, utcnow(),
-                                   reason="test"), 365)
-    token = till_token(db, store)
-    db.commit()
+    token, [(member, card)] = seed(db, settings, PRODUCTS, [("Layla Haddad", "+971501234567")],
+                                   START_POINTS)
     recorder = Recorder(app)
     with serve_wsgi(recorder) as url:
         yield RealBackOffice(url, token, card.number, member.id, app, recorder,
