@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from loyalty.db import utcnow
+from loyalty.ledger.models import PostingKind
+from loyalty.ledger.services import PostingRequest, earn_points, expire_points, spend_points
 from tests.factories import make_member, make_store
+from web.overview import chain_overview
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TRANSLATIONS = WEB / "translations"
@@ -63,6 +68,15 @@ def test_page_shows_the_chain(client, db, settings):
     members = re.search(r'<span class="value">([\d,]+)</span>\s*<span class="label">Members',
                         text)
     assert members and members.group(1) == "2"
+
+
+def test_overview_totals_the_programme_accounts(db, settings):
+    member, _card = make_member(db, settings)
+    earn_points(db, PostingRequest(PostingKind.EARN, member.id, 100, utcnow()), 365)
+    spend_points(db, PostingRequest(PostingKind.REDEEM, member.id, -30, utcnow()))
+    expire_points(db, now=utcnow() + dt.timedelta(days=400))  # the other 70: neither total
+    overview = chain_overview(db)
+    assert (overview.points_issued, overview.points_redeemed) == (100, 30)
 
 
 def test_empty_chain_says_how_to_seed(client):
