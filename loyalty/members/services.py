@@ -253,12 +253,6 @@ def consent_history(session: Session, member_id: int) -> list[ConsentRecord]:
     ).all())
 
 
-def has_consent(session: Session, member_id: int, channel: Channel | str) -> bool:
-    """Whether marketing may be sent to the member on ``channel`` now."""
-    record = current_consents(session, member_id)[Channel(channel)]
-    return bool(record and record.granted)
-
-
 @dataclass(frozen=True)
 class NoteLine:
     id: int
