@@ -157,9 +157,14 @@ def issue_coupon(
     return coupon
 
 
-def _check_references(session: Session, member_id: int, offer: Offer) -> None:
+def _check_member(session: Session, member_id: int) -> None:
+    # members.services.get_member would be an import cycle (members -> cards -> coupons).
     if session.get(Member, member_id) is None:
         raise NotFound(f"no member {member_id}", code_hint="unknown_member")
+
+
+def _check_references(session: Session, member_id: int, offer: Offer) -> None:
+    _check_member(session, member_id)
     if offer.category_id is not None and session.get(Category, offer.category_id) is None:
         raise InvalidInput(f"no category {offer.category_id}")
     if offer.store_id is not None:
@@ -198,8 +203,7 @@ def list_coupons(
     session: Session, member_id: int, status: CouponStatus | None = None
 ) -> list[Coupon]:
     """A member's coupons, newest first."""
-    if session.get(Member, member_id) is None:
-        raise NotFound(f"no member {member_id}", code_hint="unknown_member")
+    _check_member(session, member_id)
     stmt = select(Coupon).where(Coupon.member_id == member_id)
     if status is not None:
         stmt = stmt.where(Coupon.status == status)
