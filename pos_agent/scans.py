@@ -293,8 +293,7 @@ def _from_ean(body: str, aim: Aim) -> Scan:
         return _product(upc_a, "upc-e") if upc_a else _junk("check_digit")
     if not is_valid_gtin(digits):
         return _junk("check_digit")
-    name = "upc-a" if aim.family is Family.EAN and digits.zfill(13)[0] == "0" else aim.symbology
-    return _product(digits, name)
+    return _product(digits, _inferred(digits) if aim.family is Family.EAN else aim.symbology)
 
 
 def _product(digits: str, symbology: str, ai: dict[str, str] | None = None) -> ProductScan:
@@ -335,6 +334,11 @@ def _from_digits(digits: str, via: str, symbology: str, programme: _Programme) -
 _INFERRED = {8: "ean-8", 12: "upc-a", 13: "ean-13", 14: "gtin-14"}
 
 
+def _inferred(digits: str) -> str:
+    """The symbology a GTIN's digits name: a 13-digit one with a leading 0 is a UPC-A."""
+    return "upc-a" if len(digits) == 13 and digits[0] == "0" else _INFERRED[len(digits)]
+
+
 def _gtin_from_digits(digits: str, symbology: str) -> Scan:
     if len(digits) == 8 and digits[0] in "01":
         upc_a = expand_upc_e(digits)
@@ -342,8 +346,7 @@ def _gtin_from_digits(digits: str, symbology: str) -> Scan:
             return _product(upc_a, symbology or "upc-e")
     if not is_valid_gtin(digits):
         return _junk("check_digit")
-    inferred = "upc-a" if len(digits) == 13 and digits[0] == "0" else _INFERRED[len(digits)]
-    return _product(digits, symbology or inferred)
+    return _product(digits, symbology or _inferred(digits))
 
 
 def _looks_gs1(body: str) -> bool:
