@@ -86,13 +86,13 @@ class Cache(LocalFile):
             return None
         row = self._one("SELECT answer, fetched_at FROM member_by_card WHERE card_number = ?",
                         (card_number,))
-        return (json.loads(row[0]), from_iso(row[1])) if row else None
+        return _answer(row)
 
     def member_by_id(self, member_id: int) -> tuple[dict, dt.datetime] | None:
         """The freshest cached card answer for this member (e.g. after a phone lookup)."""
         row = self._one("SELECT answer, fetched_at FROM member_by_card WHERE member_id = ? "
                         "ORDER BY fetched_at DESC LIMIT 1", (member_id,))
-        return (json.loads(row[0]), from_iso(row[1])) if row else None
+        return _answer(row)
 
     def put_member_by_phone(self, phone: str, member: dict, *,
                             now: dt.datetime | None = None) -> None:
@@ -110,7 +110,7 @@ class Cache(LocalFile):
     def member_by_phone(self, phone: str) -> tuple[dict, dt.datetime] | None:
         row = self._one("SELECT answer, fetched_at FROM member_by_phone WHERE phone = ?",
                         (_phone_key(phone),))
-        return (json.loads(row[0]), from_iso(row[1])) if row else None
+        return _answer(row)
 
     # -- catalog ------------------------------------------------------------------------------
 
@@ -215,6 +215,11 @@ def barcode_key(barcode: str | None) -> str | None:
         return None
     text = barcode.strip()
     return gtin14(text) or text
+
+
+def _answer(row: tuple[Any, ...] | None) -> tuple[dict, dt.datetime] | None:
+    """A cached member answer row (answer, fetched_at) as the getters return it."""
+    return (json.loads(row[0]), from_iso(row[1])) if row else None
 
 
 def _phone_key(phone: str) -> str:
