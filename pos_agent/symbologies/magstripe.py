@@ -78,19 +78,19 @@ def _parse_from(text: str, pos: int, *, seen: int, semicolon_tracks: int) -> Swi
     if end < 0 or text[pos] not in START_SENTINELS or seen == MAX_TRACKS:
         return None
     raw = text[pos : end + 1]
+    error = raw in ERROR_TRACKS
+    track = None if error else _decode_track(raw, semicolon_tracks)
+    if track is None and not error:
+        return None  # a malformed track spoils the swipe, whatever follows it
     next_semicolons = semicolon_tracks + (raw[0] == ";")
     # Try with the following character as this track's LRC first, then without it: the LRC
     # may itself be ';' or '%', which would otherwise be misread as the next track's start.
     for after in _after_track(text, raw, end + 1):
         rest = _parse_from(text, after, seen=seen + 1, semicolon_tracks=next_semicolons)
-        if rest is None:
-            continue
-        if raw in ERROR_TRACKS:
-            return Swipe(rest.tracks, rest.errors + 1)
-        track = _decode_track(raw, semicolon_tracks)
-        if track is None:
-            return None
-        return Swipe((track, *rest.tracks), rest.errors)
+        if rest is not None:
+            if track is None:
+                return Swipe(rest.tracks, rest.errors + 1)
+            return Swipe((track, *rest.tracks), rest.errors)
     return None
 
 
