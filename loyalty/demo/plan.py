@@ -245,14 +245,16 @@ def _baskets(
     counts = allocate(spec.baskets, weights)
     everyday = [p for p in products if p.category != EXCLUDED_CATEGORY]
     drafts = []
+    by_sku = {p.sku: p for p in products}
+    habits = {h.name: h for h in HABITS}
     for member, rhythm, (start, end), count in zip(members, rhythms, windows, counts,
                                                    strict=True):
-        habit = next(h for h in HABITS if h.name == member.habit)
+        habit = habits[member.habit]
         for k in range(count):
             day = _visit_day(rng, start, end, k, count, rhythm.weekday)
             offset = day * DAY + _time_of_day(rng, rhythm.hour, habit)
             store = member.home_store if rng.random() < 0.85 else rng.randrange(len(STORES))
-            lines = _lines(rng, member, habit, by_category, everyday)
+            lines = _lines(rng, member, habit, by_category, by_sku, everyday)
             drafts.append((offset, member.index, k, store, lines, rng.random(),
                            rng.choice((25, 50, 100))))
     drafts.sort(key=lambda d: (d[0], d[1], d[2]))
@@ -285,15 +287,15 @@ def _time_of_day(rng: random.Random, hour: float, habit: Habit) -> int:
 
 def _lines(
     rng: random.Random, member: MemberPlan, habit: Habit,
-    by_category: dict[str, list[ProductSpec]], everyday: list[ProductSpec],
+    by_category: dict[str, list[ProductSpec]], by_sku: dict[str, ProductSpec],
+    everyday: list[ProductSpec],
 ) -> tuple[LinePlan, ...]:
     quantities: dict[str, int] = {}
     prices: dict[str, int] = {}
     for _ in range(rng.randint(*habit.lines)):
         roll = rng.random()
         if roll < 0.45:
-            sku = rng.choice(member.staples)
-            product = next(p for p in by_category[_category_of(sku)] if p.sku == sku)
+            product = by_sku[rng.choice(member.staples)]
         elif roll < 0.85:
             product = rng.choice(by_category[rng.choice(member.favourite_categories)])
         else:
@@ -307,10 +309,3 @@ def _lines(
         promo = rng.choice(PROMO_PERCENTS) if rng.random() < 0.07 else 0
         lines.append(LinePlan(sku, qty, price, qty * price * promo // 100))
     return tuple(lines)
-
-
-_CATEGORY_BY_NUMBER = dict(enumerate(CATALOG, start=1))
-
-
-def _category_of(sku: str) -> str:
-    return _CATEGORY_BY_NUMBER[int(sku[:2])]
