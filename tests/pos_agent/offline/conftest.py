@@ -189,13 +189,17 @@ def trickling_server() -> Iterator[str]:
     listener.close()
 
 
+def _free_port() -> int:
+    """A local port nobody listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def closed_port() -> str:
     """A URL nobody listens on: connecting is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{_free_port()}"
 
 
 class ServerProcess:
@@ -242,9 +246,6 @@ class ServerProcess:
 
 @pytest.fixture
 def server_process(back_office: BackOfficeServer, settings) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ServerProcess(settings, port)
+    server = ServerProcess(settings, _free_port())
     yield server
     server.kill()

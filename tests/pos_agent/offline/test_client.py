@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -145,14 +146,24 @@ class _Canned(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]
+             ) -> Iterator[http.server.ThreadingHTTPServer]:
+    """``handler`` served on a free local port for the block's length."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def canned() -> Iterator[http.server.HTTPServer]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    server.connections, server.hang_up = 0, False  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with _serving(_Canned) as server:
+        server.connections, server.hang_up = 0, False  # type: ignore[attr-defined]
+        yield server
 
 
 PROBLEM = "application/problem+json"
@@ -223,14 +234,9 @@ class _SlowBatch(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_batch_gets_more_time_than_a_till_call() -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowBatch)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
+    with _serving(_SlowBatch) as server:
         client = BackOffice(f"http://127.0.0.1:{server.server_port}", "token", timeout=0.3)
         with pytest.raises(Offline, match="timed out"):
             client.commit({"lines": []}, "k0")
         results = client.commit_batch([(f"k{n}", {"lines": []}) for n in range(3)])
         assert [r["idempotency_key"] for r in results] == ["k0", "k1", "k2"]
-    finally:
-        server.shutdown()
-        server.server_close()
