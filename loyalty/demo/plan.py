@@ -27,7 +27,7 @@ from loyalty.demo.data import (
     STORES,
     Habit,
 )
-from loyalty.money import allocate
+from loyalty.money import allocate, percent_of
 
 DAY = 86_400
 # Members who joined before the history started did so within this many days before it.
@@ -291,7 +291,6 @@ def _lines(
     everyday: list[ProductSpec],
 ) -> tuple[LinePlan, ...]:
     quantities: dict[str, int] = {}
-    prices: dict[str, int] = {}
     for _ in range(rng.randint(*habit.lines)):
         roll = rng.random()
         if roll < 0.45:
@@ -302,10 +301,9 @@ def _lines(
             product = rng.choice(everyday)
         qty = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS)[0]
         quantities[product.sku] = quantities.get(product.sku, 0) + qty
-        prices[product.sku] = product.price_minor
     lines = []
     for sku, qty in quantities.items():
-        price = prices[sku]
+        price = by_sku[sku].price_minor
         promo = rng.choice(PROMO_PERCENTS) if rng.random() < 0.07 else 0
-        lines.append(LinePlan(sku, qty, price, qty * price * promo // 100))
+        lines.append(LinePlan(sku, qty, price, percent_of(qty * price, promo)))
     return tuple(lines)
