@@ -1,10 +1,7 @@
+"""The chain of tests/auth: two stores, and callers of every role made on demand."""
+
 from __future__ import annotations
 
-import pytest
+from tests.auth.conftest import chain  # noqa: F401 - fixture
 
-from tests.auth.chain import Chain, make_chain
-
-
-@pytest.fixture
-def chain(db) -> Chain:  # type: ignore[no-untyped-def]
-    return make_chain(db)
+__all__ = ["chain"]
