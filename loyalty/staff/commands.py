@@ -61,7 +61,7 @@ def list_staff(ctx: Context) -> None:
     with ctx.session() as session:
         codes = {s.id: s.code for s in list_stores(session)}
         for user in services.list_staff(session):
-            store = codes.get(user.store_id, "-") if user.store_id else "-"
+            store = codes.get(user.store_id, "-")
             state = "active" if user.active else "inactive"
             click.echo(f"{user.id:>5}  {user.username:<20} {user.role.value:<14} "
                        f"{store:<12} {state}")
