@@ -19,8 +19,6 @@ from loyalty.idempotency.services import check_key
 # A batch is one HTTP request: small enough to answer well within a till's timeout.
 MAX_BATCH = 100
 
-Currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-
 
 class LineInSchema(Schema):
     # Its limits are restated by _plain_lines: change both, from the same constants
