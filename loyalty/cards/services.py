@@ -128,6 +128,12 @@ def _reason(reason: str | None) -> str | None:
     return reason
 
 
+def _change_status(card: Card, status: CardStatus, reason: str | None) -> None:
+    card.status = status
+    card.status_changed_at = utcnow()
+    card.status_reason = _reason(reason)
+
+
 def block_card(
     session: Session, number: str, prefix: str, length: int, *, reason: str | None, actor: str
 ) -> Card:
@@ -142,9 +148,7 @@ def block_card(
         raise CardReplaced("this card was replaced; block the new card instead")
     if card.status == CardStatus.BLOCKED:
         return card
-    card.status = CardStatus.BLOCKED
-    card.status_changed_at = utcnow()
-    card.status_reason = _reason(reason)
+    _change_status(card, CardStatus.BLOCKED, reason)
     session.flush()
     record_event(session, actor, "card.block", f"card:{card.id}",
                  member_id=card.member_id, reason=card.status_reason)
@@ -171,10 +175,8 @@ def replace_card(
     if old.status == CardStatus.REPLACED:
         raise CardReplaced("this card was replaced already")
     new = issue_card(session, old.member_id, prefix, length)
-    old.status = CardStatus.REPLACED
     old.replaced_by_id = new.id
-    old.status_changed_at = utcnow()
-    old.status_reason = _reason(reason)
+    _change_status(old, CardStatus.REPLACED, reason)
     session.flush()
     record_event(session, actor, "card.replace", f"card:{old.id}",
                  member_id=old.member_id, new_card_id=new.id, reason=old.status_reason)
