@@ -77,7 +77,7 @@ def test_expiry_is_fifo_and_idempotent(db, settings):
     assert sorted(db.scalars(select(Lot.remaining)).all()) == [0, 30]
 
 
-def test_verify_passes_then_names_a_corrupt_balance(app, db, settings, monkeypatch):
+def test_verify_passes_then_names_a_corrupt_balance(app, db, settings):
     from loyalty.cli import Context, main
 
     member_id = _member(db, settings)
