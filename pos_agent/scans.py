@@ -48,9 +48,6 @@ Invariants
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -58,7 +55,7 @@ from typing import NamedTuple
 from loyalty.cards.numbers import is_programme_number, looks_like_payment_card, mask
 from loyalty.coupons.codes import display_code, is_valid_code, normalise_code
 from loyalty.coupons.signing import FORMAT as COUPON_FORMAT
-from loyalty.coupons.signing import MAX_PAYLOAD_CHARS
+from loyalty.coupons.signing import MAX_PAYLOAD_CHARS, BadPayload, read_claims
 from pos_agent.symbologies import gs1
 from pos_agent.symbologies.aim import Aim, Family, split_aim
 from pos_agent.symbologies.gtin import GTIN_LENGTHS, expand_upc_e, gtin14, is_valid_gtin
@@ -391,19 +388,17 @@ def _from_coupon_payload(body: str) -> Scan:
         or not all(_B64URL.fullmatch(part) for part in parts[1:])
     ):
         return _junk("coupon")
-    return CouponScan(_claimed_code(parts[1]), body)
+    return CouponScan(_claimed_code(body), body)
 
 
-def _claimed_code(claims: str) -> str | None:
-    """The coupon code the (unverified) claims name, canonical; None if unreadable."""
+def _claimed_code(payload: str) -> str | None:
+    """The coupon code the (unverified) claims name, canonical; None if unreadable.  Shown to
+    the cashier only: the till verifies the signed payload itself before using it."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    except (binascii.Error, ValueError, RecursionError):
+        code = read_claims(payload).code
+    except BadPayload:
         return None
-    code = raw.get("code") if isinstance(raw, dict) else None
-    if not isinstance(code, str) or not is_valid_code(code):
-        return None
-    return normalise_code(code)
+    return normalise_code(code) if is_valid_code(code) else None
 
 
 # --- for the cashier ----------------------------------------------------------------------

@@ -200,13 +200,7 @@ def verify_payload(
     too.  Raises :class:`BadPayload` for anything that is not a genuine, well-formed payload.
     """
     key = load_public_key(public_key)
-    text = text.strip()
-    if len(text) > MAX_PAYLOAD_CHARS:
-        raise BadPayload("too long to be a coupon payload")
-    parts = text.split(".")
-    if len(parts) != 3 or parts[0] != FORMAT:
-        raise BadPayload(f"not a {FORMAT} coupon payload")
-    _, body, signature = parts
+    body, signature = _split(text)
     try:
         key.verify(_b64decode(signature), f"{FORMAT}.{body}".encode("ascii"))
     except InvalidSignature as exc:
@@ -215,6 +209,28 @@ def verify_payload(
     if at is not None and not claims.is_valid_at(at):
         raise BadPayload("the coupon is outside its validity window")
     return claims
+
+
+def read_claims(text: str) -> CouponClaims:
+    """What a payload claims, WITHOUT checking its signature: anyone can write these claims.
+
+    For showing and routing a scan (a till tells the cashier which coupon was read before it
+    verifies it); never for deciding that a coupon is genuine, which is :func:`verify_payload`.
+    Raises :class:`BadPayload` when the text is not a well-formed payload.
+    """
+    body, _signature = _split(text)
+    return _claims(_b64decode(body))
+
+
+def _split(text: str) -> tuple[str, str]:
+    """The claims and signature parts of a payload, as base64url text."""
+    text = text.strip()
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise BadPayload("too long to be a coupon payload")
+    parts = text.split(".")
+    if len(parts) != 3 or parts[0] != FORMAT:
+        raise BadPayload(f"not a {FORMAT} coupon payload")
+    return parts[1], parts[2]
 
 
 def _claims(body: bytes) -> CouponClaims:
@@ -231,7 +247,7 @@ def _claims(body: bytes) -> CouponClaims:
             valid_to=dt.datetime.fromtimestamp(int(raw["to"]), dt.UTC),
             store_id=None if store is None else int(store),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:  # JSON nested too deep
         raise BadPayload(f"the claims are incomplete: {exc}") from exc
     return claims
 

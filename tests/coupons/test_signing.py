@@ -80,6 +80,22 @@ def test_junk_is_refused_cleanly(text):
         verify_payload(Ed25519PrivateKey.generate().public_key(), text)
 
 
+def test_claims_are_read_without_a_key_and_without_trust():
+    key = Ed25519PrivateKey.generate()
+    prefix, body, _sig = _sign(key, store_id=4).split(".")
+    claims = signing.read_claims(f"{prefix}.{body}.AAAA")  # any signature: nothing is checked
+    assert (claims.code, claims.member_id, claims.store_id) == ("7KQ2M9XD4RWC", 12, 4)
+    assert claims == verify_payload(key.public_key(), _sign(key, store_id=4))
+
+
+@pytest.mark.parametrize("text", ["", "LC1.a.b", "XX1.YQ.YQ", "LC1.a b.c", "LC1.e30.YQ",
+                                  "LC1." + "W" * 1500 + ".YQ", "x" * 5000,
+                                  "LC1." + base64.urlsafe_b64encode(b"[" * 1500).decode() + ".YQ"])
+def test_unreadable_claims_are_refused_cleanly(text):
+    with pytest.raises(BadPayload):
+        signing.read_claims(text)
+
+
 def test_validity_checked_when_a_time_is_given():
     key = Ed25519PrivateKey.generate()
     text = _sign(key)
