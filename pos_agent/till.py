@@ -358,8 +358,12 @@ class TillSession:
             self.identify_card(scan.number, via=scan.via)
         elif isinstance(scan, scans.ProductScan):
             self.add_product(scan)
+        elif isinstance(scan, scans.CouponScan) and scan.signed_payload:
+            # The QR code's signed text, verified here; the code the scan read from its
+            # unverified claims is only for the screen.
+            self.add_coupon(payload=scan.signed_payload)
         elif isinstance(scan, scans.CouponScan):
-            self.add_coupon(code=scan.code, payload=scan.signed_payload)
+            self.add_coupon(code=scan.code)
         elif isinstance(scan, scans.FunctionScan):
             self._function(scan.name)
         elif isinstance(scan, scans.Junk):
