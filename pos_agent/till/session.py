@@ -118,6 +118,9 @@ class TillSession:
         self._clock = clock
         self.on_change = on_change
         self._lock = threading.RLock()
+        # One slip at a time: printing happens outside the session's lock, and the next
+        # sale may be committed while the last one's slip is still printing.
+        self._printing = threading.Lock()
         self._online = True
         self._message = "ready"
         self._last_sale: Sale | None = None
@@ -424,7 +427,8 @@ class TillSession:
         delivery = deliver(self._outbox, self._client, order, budget)
         if delivery.online is not None:
             self._online = delivery.online
-        sale = print_sale(self._print_slip, sale_of(order, delivery, self._clock()))
+        with self._printing:
+            sale = print_sale(self._print_slip, sale_of(order, delivery, self._clock()))
         with self._lock:
             self._last_sale = sale
             if self._message == SENDING_MESSAGE:  # nobody has started the next sale yet

@@ -144,3 +144,34 @@ def test_the_next_sale_starts_while_the_last_one_is_sent(session, slow, outbox) 
     view = session.view()
     assert view.last_sale == sale and view.member is not None
     assert view.member.card_number == OMAR and view.message == "member: Omar Saleh"
+
+
+def test_slips_print_one_at_a_time(back_office, outbox, cache, clock) -> None:  # type: ignore[no-untyped-def]
+    printing, first_may_finish = threading.Event(), threading.Event()
+    printed: list[str] = []
+    at_once: list[int] = []
+    busy = [0]
+
+    def print_slip(sale) -> None:  # type: ignore[no-untyped-def]
+        busy[0] += 1
+        at_once.append(busy[0])
+        printing.set()
+        if not printed:  # the first slip is slow: paper, a serial line at 9,600 baud
+            first_may_finish.wait(WAIT)
+        printed.append(sale.member.card_number)
+        busy[0] -= 1
+
+    session = TillSession(client=back_office, outbox=outbox, cache=cache, print_slip=print_slip,
+                          settings=TillSettings(currency="AED"), clock=clock)
+    _member_and_milk(session)
+    first, _ = _in_thread(session.commit)
+    assert printing.wait(WAIT)
+    session.identify_card(OMAR)  # the session is free while the slip prints
+    session.add_line(sku="BREAD")
+    second, outcome = _in_thread(session.commit)
+    second.join(0.3)
+    assert second.is_alive() and printed == []  # queued behind the first slip
+    first_may_finish.set()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert printed == [LAYLA, OMAR] and max(at_once) == 1 and outcome[0].slip_printed
