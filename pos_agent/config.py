@@ -1,7 +1,8 @@
 """The agent's configuration: one TOML file per till (``/etc/pos-agent/agent.toml``).
 
 Read with :mod:`tomllib`; every mistake is reported at start-up as a :class:`ConfigError` that
-names the key (``back_office.url: ...``), never later in the middle of a sale.  The
+names the key (``back_office.url: ...``), never later in the middle of a sale.  Unknown keys
+and tables are mistakes too (:data:`SECTIONS`).  The
 ``[[devices]]`` array and the ``[printer]`` table are parsed by their own modules
 (:func:`pos_agent.readers.config.parse_devices`, :func:`pos_agent.printer.parse_printer`); this
 module only hands them over and prefixes their errors with the key.
@@ -27,6 +28,20 @@ DEFAULT_LOCAL_PORT = 8765
 DEFAULT_CARD_PREFIX = "9871"  # as the back office's loyalty/config.py
 DEFAULT_CARD_LENGTH = 16
 DEFAULT_OFFLINE_CAP = 500
+
+# Every key each table may hold: anything else is refused by name, since a misspelt key would
+# otherwise leave its default silently in force.  ``[[devices]]`` and ``[printer]`` check their
+# own keys (pos_agent/readers/config.py, pos_agent/printing/config.py).
+SECTIONS: dict[str, frozenset[str]] = {
+    "back_office": frozenset({"url", "token", "token_file", "timeout_seconds",
+                              "catalog_refresh_seconds"}),
+    "till": frozenset({"name", "store", "timezone", "currency", "data_dir", "display",
+                       "log_level"}),
+    "cards": frozenset({"prefix", "length"}),
+    "offline": frozenset({"redeem_cap_points", "member_max_age_hours", "replay_lanes"}),
+    "local_api": frozenset({"port", "token", "token_file"}),
+}
+OTHER_TABLES = frozenset({"devices", "printer"})
 
 
 class ConfigError(ValueError):
@@ -87,6 +102,10 @@ def parse_config(
 ) -> AgentConfig:
     """Check a parsed TOML document; relative paths are taken from ``base_dir``."""
     base = base_dir or Path.cwd()
+    unknown = sorted(set(raw) - set(SECTIONS) - OTHER_TABLES)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown table or key; expected some of "
+                          f"{', '.join(sorted(set(SECTIONS) | OTHER_TABLES))}")
     bo = _table(raw, "back_office")
     till = _table(raw, "till")
     cards = _table(raw, "cards")
@@ -179,6 +198,10 @@ def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{name}: must be a [{name}] table")
+    unknown = sorted(set(value) - SECTIONS[name])
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}: unknown key; expected some of "
+                          f"{', '.join(sorted(SECTIONS[name]))}")
     return value
 
 
