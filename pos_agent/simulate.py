@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from pos_agent.client import BackOfficeError, Refused
 from pos_agent.config import AgentConfig
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,11 @@ def run_simulation(back_office: str, token: str, card_number: str, *, products: 
     try:
         say(f"devices: scanner on {scanner.path}, card reader on {card_reader.path}")
         agent.sync_once()  # the catalog and the coupon key, before the first scan
-        catalog = _scannable(agent, products)
+        try:
+            catalog = _scannable(agent, products)
+        except BackOfficeError as exc:
+            say(_why_not(exc, back_office))
+            return 1
         if not catalog:
             say("the back office's catalog has no products with barcodes: nothing to scan")
             return 1
@@ -169,17 +174,28 @@ def run_simulation(back_office: str, token: str, card_number: str, *, products: 
 
 
 def _scannable(agent: Any, count: int) -> list[dict]:
-    """The first few products of the back office's catalog that have a barcode."""
+    """The first few products of the back office's catalog that have a barcode.
+
+    Raises what the client raises (:class:`~pos_agent.client.Refused`, ``Offline``): a refused
+    token and an empty catalog call for different fixes.
+    """
     products: list[dict] = []
-    try:
-        for product in agent.client.products(None):
-            if product.get("barcode") and product.get("active", True):
-                products.append(product)
-            if len(products) >= count:
-                break
-    except Exception as exc:  # the caller says the catalog is empty
-        log.warning("catalog not read: %s", type(exc).__name__)
+    for product in agent.client.products(None):
+        if product.get("barcode") and product.get("active", True):
+            products.append(product)
+        if len(products) >= count:
+            break
     return products
+
+
+def _why_not(exc: BackOfficeError, back_office: str) -> str:
+    """What a person should hear when the catalog could not be read."""
+    if isinstance(exc, Refused) and exc.status in (401, 403):
+        return (f"the back office refused the till token ({exc.status} {exc.code}): check "
+                "--token (`make demo` prints the tills' tokens)")
+    if isinstance(exc, Refused):
+        return f"the back office refused to send its catalog: {exc}"
+    return f"the back office at {back_office} did not answer: {exc}"
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from pos_agent.cli import main
 from pos_agent.simulate import VirtualDevice
+from tests.pos_agent.till.backoffice import real_back_office  # noqa: F401 - a fixture
 from tests.pos_agent.till.helpers import LOCAL_TOKEN, call, free_port, wait_for
 
 
@@ -120,3 +121,20 @@ def test_run_with_the_local_port_taken_says_so(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["run", "--config", str(config)])
     assert result.exit_code == 1
     assert "cannot start: Address already in use" in result.output
+
+
+def test_simulate_with_a_bad_token_says_the_token_was_refused(real_back_office) -> None:  # noqa: F811
+    bo = real_back_office
+    result = CliRunner().invoke(main, ["simulate", "--back-office", bo.url, "--token",
+                                       "not-a-till-token", "--card", bo.card])
+    assert result.exit_code == 1
+    assert "the back office refused the till token (401" in result.output, result.output
+    assert "no products" not in result.output and "not-a-till-token" not in result.output
+
+
+def test_simulate_with_no_back_office_says_it_did_not_answer() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, ["simulate", "--back-office", url, "--token", "t" * 20,
+                                       "--card", "9871000000000001", "--timeout", "0.5"])
+    assert result.exit_code == 1
+    assert f"the back office at {url} did not answer" in result.output, result.output
