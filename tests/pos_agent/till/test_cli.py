@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pos_agent.cli import main
+from pos_agent.cli import DEFAULT_CONFIG, main
 from pos_agent.simulate import VirtualDevice
 from tests.pos_agent.till.backoffice import real_back_office  # noqa: F401 - a fixture
 from tests.pos_agent.till.helpers import LOCAL_TOKEN, call, free_port, wait_for
@@ -138,3 +138,24 @@ def test_simulate_with_no_back_office_says_it_did_not_answer() -> None:
                                        "--card", "9871000000000001", "--timeout", "0.5"])
     assert result.exit_code == 1
     assert f"the back office at {url} did not answer" in result.output, result.output
+
+
+def test_status_and_devices_find_the_config_the_same_way(tmp_path: Path) -> None:
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    runner = CliRunner()
+    for command in ("status", "devices"):
+        # from the environment, with no option
+        found = runner.invoke(main, [command], env={"POS_AGENT_CONFIG": str(config)})
+        assert found.exit_code == 0, (command, found.output)
+        # the option wins over the environment
+        absent = tmp_path / "absent.toml"
+        missing = runner.invoke(main, [command, "--config", str(absent)],
+                                env={"POS_AGENT_CONFIG": str(config)})
+        assert missing.exit_code == 1
+        assert f"config: {absent}: no such file (give --config FILE or set POS_AGENT_CONFIG)" \
+            in missing.output
+        # neither: both look at the one default path (absent here, as on a build machine)
+        default = runner.invoke(main, [command], env={"POS_AGENT_CONFIG": None})
+        if not Path(DEFAULT_CONFIG).exists():
+            assert default.exit_code == 1, (command, default.output)
+            assert f"config: {DEFAULT_CONFIG}: no such file" in default.output
