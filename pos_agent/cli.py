@@ -127,17 +127,24 @@ def _live_status(config: AgentConfig) -> dict[str, Any] | None:
         return None
 
 
+def back_office_line(outbox: dict[str, Any], live: dict[str, Any]) -> str:
+    """The back office's state by the rule in pos_agent/outbox/sync.py, with the times it
+    rests on; a running agent whose last till call failed is offline whatever the files say."""
+    state, contact = outbox.get("back_office"), outbox.get("last_contact")
+    if (live and live.get("online") is False) or state == "offline":
+        return "OFFLINE" + (f" (last answer {contact})" if contact else " (never reached)")
+    if state == "online":
+        return f"online (last answer {contact})"
+    if contact:
+        return f"unknown: no answer since {contact}" + ("" if live else " (agent not running)")
+    return "unknown (never reached)"
+
+
 def format_status(report: dict[str, Any]) -> str:
     live = report.get("live") or {}
     outbox = report.get("outbox") or {}
-    if live:
-        online = "online" if live.get("online") else "OFFLINE"
-    elif outbox.get("online") is None:
-        online = "unknown (agent not running, never synced)"
-    else:
-        online = ("online" if outbox["online"] else "OFFLINE") + " (when the agent last ran)"
     out = [f"agent         {report['agent']}",
-           f"back office   {online}",
+           f"back office   {back_office_line(outbox, live)}",
            f"queue         {outbox.get('depth', 0)} sale(s) waiting"
            + (f", oldest {outbox['oldest_pending_at']}" if outbox.get("oldest_pending_at")
               else ""),

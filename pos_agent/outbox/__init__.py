@@ -28,12 +28,14 @@ Three modules, one file: :mod:`pos_agent.outbox.store` (the sales and the coupon
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Any
 
 from pos_agent import lanes as replay_lanes
 from pos_agent.client import BATCH_LIMIT
+from pos_agent.localdb import utcnow
 from pos_agent.outbox import store, sync
 from pos_agent.outbox.replay import (
     BATCH_RECHECK_S,
@@ -47,13 +49,16 @@ from pos_agent.outbox.sync import (
     BACKOFF_BASE_S,
     BACKOFF_CAP_S,
     BACKOFF_JITTER,
+    HEARTBEAT_S,
+    STALE_AFTER_S,
+    back_office_state,
     backoff_seconds,
 )
 
 __all__ = [
     "BACKOFF_BASE_S", "BACKOFF_CAP_S", "BACKOFF_JITTER", "BATCH_RECHECK_S", "DEAD", "DELIVERED",
-    "HALT_STATUSES", "KEEP_DELIVERED", "PENDING", "DeadLetter", "Outbox", "ReplayReport",
-    "_coupon_key", "backoff_seconds",
+    "HALT_STATUSES", "HEARTBEAT_S", "KEEP_DELIVERED", "PENDING", "STALE_AFTER_S", "DeadLetter",
+    "Outbox", "ReplayReport", "_coupon_key", "back_office_state", "backoff_seconds",
 ]
 
 
@@ -78,17 +83,23 @@ class Outbox(Replay):
         self._replaying = threading.Lock()
         self._batch_off_until = 0.0  # monotonic time until which we commit one by one
 
-    def status(self) -> dict[str, Any]:
+    def status(self, now: dt.datetime | None = None) -> dict[str, Any]:
         """For ``pos-agent status``: queue depth, dead letters, last sync, last error, online.
 
-        ``online`` is None until the back office was tried once.  Readable from another process
-        while the agent runs (WAL readers do not block the writer).
+        ``online`` is what the last attempt said (None until the back office was tried once);
+        ``back_office`` is the state by the rule in :mod:`pos_agent.outbox.sync` (``online``
+        only while the last answer is fresh).  Readable from another process while the agent
+        runs (WAL readers do not block the writer).
         """
         sync_values = self._sync_values()
         online = sync_values.get("online")
         return {
             **self._queue_status(),
             "online": None if online is None else online == "1",
+            "back_office": sync.back_office_state(sync_values.get("last_contact"),
+                                                  sync_values.get("last_error_at"),
+                                                  now or utcnow()),
+            "last_contact": sync_values.get("last_contact"),  # the back office's last answer
             "last_sync": sync_values.get("last_sync"),  # the last replay that delivered all
             "last_error": sync_values.get("last_error"),
             "last_error_at": sync_values.get("last_error_at"),

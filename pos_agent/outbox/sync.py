@@ -17,6 +17,18 @@ from pos_agent.localdb import LocalFile, from_iso, iso, utcnow
 # tills of a chain do not all knock at once when the back office returns.
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_JITTER = 1.0, 60.0, 0.1
 
+# The rule for "is the back office online?" (pos-agent status, GET /status):
+# - online: its last answer came after the last failure, and at most STALE_AFTER_S ago;
+# - offline: the last attempt failed (a failure at or after the last answer);
+# - unknown: never tried, or the last answer is too old to say anything about now (the agent
+#   is not running, or its sync thread is stuck).
+# A running agent hears from the back office at least every HEARTBEAT_S (it pings when nothing
+# else called), so a healthy lane never looks stale; a gone back office shows as offline
+# within a heartbeat and a timeout.
+HEARTBEAT_S = 30.0
+STALE_AFTER_S = 3 * HEARTBEAT_S
+ONLINE, OFFLINE, UNKNOWN = "online", "offline", "unknown"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sync (
     name TEXT PRIMARY KEY,
@@ -76,3 +88,16 @@ def backoff_seconds(failures: int) -> float:
     """Wait after ``failures`` failed replays in a row: doubling from 1 s, capped, jittered."""
     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (max(failures, 1) - 1))
     return delay * (1 + random.uniform(0, BACKOFF_JITTER))  # noqa: S311 (jitter, not security)
+
+
+def back_office_state(last_contact: str | None, last_error_at: str | None,
+                      now: dt.datetime) -> str:
+    """``online``, ``offline`` or ``unknown`` from the sync table's two times (see the rule
+    above :data:`HEARTBEAT_S`)."""
+    contact = from_iso(last_contact) if last_contact else None
+    failure = from_iso(last_error_at) if last_error_at else None
+    if failure is not None and (contact is None or failure >= contact):
+        return OFFLINE
+    if contact is not None and (now - contact).total_seconds() <= STALE_AFTER_S:
+        return ONLINE
+    return UNKNOWN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pos_agent.cli import DEFAULT_CONFIG, main
+from pos_agent.outbox import Outbox
 from pos_agent.simulate import VirtualDevice
 from tests.pos_agent.till.backoffice import real_back_office  # noqa: F401 - a fixture
 from tests.pos_agent.till.helpers import LOCAL_TOKEN, call, free_port, wait_for
@@ -159,3 +161,35 @@ def test_status_and_devices_find_the_config_the_same_way(tmp_path: Path) -> None
         if not Path(DEFAULT_CONFIG).exists():
             assert default.exit_code == 1, (command, default.output)
             assert f"config: {DEFAULT_CONFIG}: no such file" in default.output
+
+
+def _status_with(tmp_path: Path, **marks: dt.timedelta) -> str:
+    """``pos-agent status`` (agent not running) after the given contact and failure ages."""
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    now = dt.datetime.now(dt.UTC)
+    with Outbox(tmp_path / "data" / "outbox.sqlite3") as outbox:
+        if "answer" in marks:
+            outbox.mark_online(now - marks["answer"])
+        if "failure" in marks:
+            outbox.mark_offline("connection refused", now - marks["failure"])
+    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return next(line for line in result.output.splitlines() if line.startswith("back office"))
+
+
+def test_status_says_online_only_after_a_fresh_answer(tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(seconds=10))
+    assert line.startswith("back office   online (last answer")
+
+
+def test_status_does_not_say_online_when_the_back_office_went_quiet_minutes_ago(
+        tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(minutes=5))
+    assert "online" not in line.replace("unknown", "")
+    assert line.startswith("back office   unknown: no answer since") and "not running" in line
+
+
+def test_status_says_offline_after_a_failure(tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(minutes=5),
+                        failure=dt.timedelta(minutes=4))
+    assert line.startswith("back office   OFFLINE (last answer")
