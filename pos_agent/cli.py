@@ -100,18 +100,13 @@ def gather_status(config: AgentConfig) -> dict[str, Any]:
 def _cache_status(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    from pos_agent.cache import Cache
+
     try:
-        products = conn.execute("SELECT count(*) FROM product").fetchone()[0]
-        refreshed = conn.execute(
-            "SELECT value FROM setting WHERE name = 'catalog_refreshed_at'").fetchone()
-        members = conn.execute("SELECT count(*) FROM member_by_card").fetchone()[0]
+        with Cache(path) as cache:
+            return cache.summary()
     except sqlite3.Error:
         return None
-    finally:
-        conn.close()
-    return {"products": products, "members": members,
-            "catalog_refreshed_at": refreshed[0] if refreshed else None}
 
 
 def _live_status(config: AgentConfig) -> dict[str, Any] | None:

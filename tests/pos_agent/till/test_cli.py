@@ -193,3 +193,16 @@ def test_status_says_offline_after_a_failure(tmp_path: Path) -> None:
     line = _status_with(tmp_path, answer=dt.timedelta(minutes=5),
                         failure=dt.timedelta(minutes=4))
     assert line.startswith("back office   OFFLINE (last answer")
+
+
+def test_status_reads_the_cache_through_cache(tmp_path: Path) -> None:
+    from pos_agent.cache import Cache
+
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    with Cache(tmp_path / "data" / "cache.sqlite3") as cache:
+        cache.put_products([{"sku": "A", "barcode": None}, {"sku": "B", "barcode": None}])
+    result = CliRunner().invoke(main, ["status", "--config", str(config), "--json"])
+    assert json.loads(result.output)["cache"] == {"products": 2, "members": 0,
+                                                  "catalog_refreshed_at": None}
+    text = CliRunner().invoke(main, ["status", "--config", str(config)]).output
+    assert "catalog       2 products, refreshed never" in text
