@@ -195,7 +195,7 @@ def test_status_says_offline_after_a_failure(tmp_path: Path) -> None:
     assert line.startswith("back office   OFFLINE (last answer")
 
 
-def test_status_reads_the_cache_through_cache(tmp_path: Path) -> None:
+def test_status_shows_the_cached_catalog(tmp_path: Path) -> None:
     from pos_agent.cache import Cache
 
     config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
