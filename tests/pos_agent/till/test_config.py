@@ -108,7 +108,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
     ('[cards]\nprefixes = "9871"', "cards.prefixes: unknown key"),
     ('[offline]\nredeem_cap = 100', "offline.redeem_cap: unknown key"),
     ('[local_api]\nhost = "0.0.0.0"', "local_api.host: unknown key"),
-    ('[printer]\nkind = "dummy"\npapr_dots = 384', "printer: [printer]: unknown key(s) papr_dots"),
+    ('[printer]\nkind = "dummy"\npapr_dots = 384', "printer: [printer] papr_dots: unknown key"),
     ('[[devices]]\nname = "s"\nkind = "serial"\nurl = "loop://"\nbaud = 9600',
      "devices: devices[0] (s): unknown key 'baud'"),
     ('[printers]\nkind = "dummy"', "printers: unknown table or key"),
