@@ -105,7 +105,7 @@ def _cache_status(path: Path) -> dict[str, Any] | None:
     try:
         with Cache(path) as cache:
             return cache.summary()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):  # unreadable or damaged: the rest of the status still shows
         return None
 
 
