@@ -33,7 +33,7 @@ from pos_agent.client import BackOffice, BackOfficeError
 from pos_agent.config import AgentConfig
 from pos_agent.display import TerminalDisplay
 from pos_agent.local_api import LocalApi
-from pos_agent.outbox import Outbox
+from pos_agent.outbox import HEARTBEAT_S, Outbox
 from pos_agent.readers import RawScan, Reader, Rejected, open_readers
 from pos_agent.readers.config import start_readers
 from pos_agent.scans import Junk, classify
@@ -51,8 +51,10 @@ class Agent:
     """One lane's agent.  ``start()`` then ``stop()``; or ``run()`` until a signal."""
 
     def __init__(self, config: AgentConfig, *, display: TextIO | None = None,
-                 slip_sink: SlipSink | None = None, readers: bool = True) -> None:
+                 slip_sink: SlipSink | None = None, readers: bool = True,
+                 heartbeat_s: float = HEARTBEAT_S) -> None:
         self.config = config
+        self.heartbeat_s = heartbeat_s  # the longest the sync thread goes without a contact
         self.client = BackOffice(config.back_office_url, config.till_token, config.timeout)
         self.outbox = Outbox(config.outbox_path, lanes=config.replay_lanes)
         self.cache = Cache(config.cache_path)
@@ -83,6 +85,7 @@ class Agent:
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         self._catalog_due = 0.0
+        self._heard_at = 0.0  # monotonic time of the sync thread's last call to the back office
 
     # --- devices ------------------------------------------------------------------------------
 
@@ -129,7 +132,8 @@ class Agent:
     # --- background sync ----------------------------------------------------------------------
 
     def sync_once(self) -> None:
-        """Replay the outbox if due; refresh the catalog and the coupon key when it is time."""
+        """Replay the outbox if due; refresh the catalog and the coupon key when it is time;
+        ping the back office when none of that called it for a heartbeat."""
         if self.outbox.due():
             report = self.outbox.replay(self.client)
             if report.offline:
@@ -137,23 +141,45 @@ class Agent:
             elif report.delivered or report.dead:  # an empty queue proves nothing either way
                 self.session.set_online(True)
             # Outbox.replay logs its own counts (delivered, dead, remaining, why it stopped).
+            if report.offline or report.delivered or report.dead:
+                self._heard_at = time.monotonic()
         if time.monotonic() >= self._catalog_due:
-            try:
-                stored = self.cache.refresh_catalog(self.client)
-                if not self.cache.public_key():
-                    self.cache.refresh_public_key(self.client)
-            except BackOfficeError as exc:
-                self._catalog_due = time.monotonic() + min(30.0,
-                                                           self.config.catalog_refresh_seconds)
-                log.info("catalog not refreshed", extra={"error": type(exc).__name__})
-                self.outbox.mark_offline(f"catalog: {exc}")  # client messages hold no card
-                self.session.set_online(False)
-            else:
-                self._catalog_due = time.monotonic() + self.config.catalog_refresh_seconds
-                self.outbox.mark_online()
-                self.session.set_online(True)
-                if stored:
-                    log.info("catalog refreshed", extra={"products": stored})
+            self._refresh_catalog()
+        elif time.monotonic() >= self._heard_at + self.heartbeat_s:
+            self._ping()
+
+    def _refresh_catalog(self) -> None:
+        self._heard_at = time.monotonic()
+        try:
+            stored = self.cache.refresh_catalog(self.client)
+            if not self.cache.public_key():
+                self.cache.refresh_public_key(self.client)
+        except BackOfficeError as exc:
+            self._catalog_due = time.monotonic() + min(30.0,
+                                                       self.config.catalog_refresh_seconds)
+            log.info("catalog not refreshed", extra={"error": type(exc).__name__})
+            self.outbox.mark_offline(f"catalog: {exc}")  # client messages hold no card
+            self.session.set_online(False)
+        else:
+            self._catalog_due = time.monotonic() + self.config.catalog_refresh_seconds
+            self.outbox.mark_online()
+            self.session.set_online(True)
+            if stored:
+                log.info("catalog refreshed", extra={"products": stored})
+
+    def _ping(self) -> None:
+        """Nothing else called the back office for a heartbeat: ask it, so that ``online``
+        in the status is never older than a heartbeat (pos_agent/outbox/sync.py's rule)."""
+        self._heard_at = time.monotonic()
+        try:
+            self.client.ping()
+        except BackOfficeError as exc:
+            log.info("back office not reached", extra={"error": type(exc).__name__})
+            self.outbox.mark_offline(f"heartbeat: {exc}")  # client messages hold no card
+            self.session.set_online(False)
+        else:
+            self.outbox.mark_online()
+            self.session.set_online(True)
 
     def _sync_loop(self) -> None:
         while not self.stop_event.is_set():
@@ -207,6 +233,8 @@ class Agent:
         outbox = self.outbox.status()
         return {
             "online": self.session.online,
+            "back_office": outbox["back_office"],  # online/offline/unknown by the status rule
+            "last_contact": outbox["last_contact"],
             "queue_depth": outbox["depth"],
             "dead_letters": outbox["dead_letters"],
             "last_sync": outbox["last_sync"],

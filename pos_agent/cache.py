@@ -142,6 +142,18 @@ class Cache(LocalFile):
         """By SKU, else by barcode."""
         return self.product_by_sku(code) or self.product_by_barcode(code)
 
+    def products(self, limit: int, *, with_barcode: bool = False) -> list[dict]:
+        """Up to ``limit`` products on sale, in the order the catalog sent them."""
+        rows = self._read("SELECT data FROM product WHERE active = 1 AND (barcode IS NOT NULL "
+                          "OR NOT ?) ORDER BY rowid LIMIT ?", (with_barcode, limit))
+        return [json.loads(row[0]) for row in rows]
+
+    def summary(self) -> dict[str, Any]:
+        """For ``pos-agent status``: products and members cached, when the catalog was read."""
+        members = self._one("SELECT count(*) FROM member_by_card", ())
+        return {"products": self.product_count(), "members": int(members[0]) if members else 0,
+                "catalog_refreshed_at": self._setting("catalog_refreshed_at")}
+
     def product_count(self) -> int:
         row = self._one("SELECT count(*) FROM product", ())
         return int(row[0]) if row else 0

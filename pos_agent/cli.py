@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,27 @@ import click
 from pos_agent.config import AgentConfig, ConfigError, load_config
 
 DEFAULT_CONFIG = "/etc/pos-agent/agent.toml"
+CONFIG_ENV = "POS_AGENT_CONFIG"
 
 
-def _config(path: str) -> AgentConfig:
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config``: how every command finds the agent's TOML, so they all agree.
+
+    ``--config FILE``, else ``$POS_AGENT_CONFIG``, else ``/etc/pos-agent/agent.toml``; the
+    command receives the checked :class:`AgentConfig` as ``config``.
+    """
+    return click.option(
+        "--config", "config", envvar=CONFIG_ENV, default=DEFAULT_CONFIG, show_default=True,
+        type=click.Path(dir_okay=False), callback=_load_config, show_envvar=True,
+        help="The agent's TOML file.")(command)
+
+
+def _load_config(_ctx: click.Context, _param: click.Parameter, path: str) -> AgentConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise click.ClickException(f"config: {exc}") from None
+        hint = "" if Path(path).exists() else f" (give --config FILE or set {CONFIG_ENV})"
+        raise click.ClickException(f"config: {exc}{hint}") from None
 
 
 @click.group()
@@ -30,13 +45,11 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The agent's TOML file.")
-def run(config_path: str) -> None:
+@config_option
+def run(config: AgentConfig) -> None:
     """Run the agent until SIGTERM or SIGINT."""
     from pos_agent.agent import Agent, setup_logging
 
-    config = _config(config_path)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     screen = config.display and sys.stdout.isatty()
     if screen:  # the screen is the cashier's: the log goes to a file beside the outbox
@@ -52,12 +65,10 @@ def run(config_path: str) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(dir_okay=False))
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(config_path: str, as_json: bool) -> None:
+def status(config: AgentConfig, as_json: bool) -> None:
     """Online or offline, queue depth, dead letters, devices, last sync."""
-    config = _config(config_path)
     report = gather_status(config)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -89,18 +100,13 @@ def gather_status(config: AgentConfig) -> dict[str, Any]:
 def _cache_status(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    from pos_agent.cache import Cache
+
     try:
-        products = conn.execute("SELECT count(*) FROM product").fetchone()[0]
-        refreshed = conn.execute(
-            "SELECT value FROM setting WHERE name = 'catalog_refreshed_at'").fetchone()
-        members = conn.execute("SELECT count(*) FROM member_by_card").fetchone()[0]
-    except sqlite3.Error:
+        with Cache(path) as cache:
+            return cache.summary()
+    except (sqlite3.Error, OSError):  # unreadable or damaged: the rest of the status still shows
         return None
-    finally:
-        conn.close()
-    return {"products": products, "members": members,
-            "catalog_refreshed_at": refreshed[0] if refreshed else None}
 
 
 def _live_status(config: AgentConfig) -> dict[str, Any] | None:
@@ -116,17 +122,24 @@ def _live_status(config: AgentConfig) -> dict[str, Any] | None:
         return None
 
 
+def back_office_line(outbox: dict[str, Any], live: dict[str, Any]) -> str:
+    """The back office's state by the rule in pos_agent/outbox/sync.py, with the times it
+    rests on; a running agent whose last till call failed is offline whatever the files say."""
+    state, contact = outbox.get("back_office"), outbox.get("last_contact")
+    if (live and live.get("online") is False) or state == "offline":
+        return "OFFLINE" + (f" (last answer {contact})" if contact else " (never reached)")
+    if state == "online":
+        return f"online (last answer {contact})"
+    if contact:
+        return f"unknown: no answer since {contact}" + ("" if live else " (agent not running)")
+    return "unknown (never reached)"
+
+
 def format_status(report: dict[str, Any]) -> str:
     live = report.get("live") or {}
     outbox = report.get("outbox") or {}
-    if live:
-        online = "online" if live.get("online") else "OFFLINE"
-    elif outbox.get("online") is None:
-        online = "unknown (agent not running, never synced)"
-    else:
-        online = ("online" if outbox["online"] else "OFFLINE") + " (when the agent last ran)"
     out = [f"agent         {report['agent']}",
-           f"back office   {online}",
+           f"back office   {back_office_line(outbox, live)}",
            f"queue         {outbox.get('depth', 0)} sale(s) waiting"
            + (f", oldest {outbox['oldest_pending_at']}" if outbox.get("oldest_pending_at")
               else ""),
@@ -151,12 +164,11 @@ def format_status(report: dict[str, Any]) -> str:
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-def devices(config_path: str) -> None:
+@config_option
+def devices(config: AgentConfig) -> None:
     """What is attached, and which devices the config would use."""
     from pos_agent.readers import describe_devices
 
-    config = _config(config_path)
     for line in describe_devices(config.devices):
         click.echo(line)
 

@@ -1,7 +1,8 @@
 """The agent's configuration: one TOML file per till (``/etc/pos-agent/agent.toml``).
 
 Read with :mod:`tomllib`; every mistake is reported at start-up as a :class:`ConfigError` that
-names the key (``back_office.url: ...``), never later in the middle of a sale.  The
+names the key (``back_office.url: ...``), never later in the middle of a sale.  Unknown keys
+and tables are mistakes too (:data:`SECTIONS`).  The
 ``[[devices]]`` array and the ``[printer]`` table are parsed by their own modules
 (:func:`pos_agent.readers.config.parse_devices`, :func:`pos_agent.printer.parse_printer`); this
 module only hands them over and prefixes their errors with the key.
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pos_agent.lanes import DEFAULT_LANES, MAX_LANES
+from pos_agent.toml_table import ConfigError, TomlTable
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_LOCAL_PORT = 8765
@@ -28,9 +30,19 @@ DEFAULT_CARD_PREFIX = "9871"  # as the back office's loyalty/config.py
 DEFAULT_CARD_LENGTH = 16
 DEFAULT_OFFLINE_CAP = 500
 
-
-class ConfigError(ValueError):
-    """The configuration is missing something or holds a value that cannot be right."""
+# Every key each table may hold: anything else is refused by name, since a misspelt key would
+# otherwise leave its default silently in force.  ``[[devices]]`` and ``[printer]`` check their
+# own keys (pos_agent/readers/config.py, pos_agent/printing/config.py).
+SECTIONS: dict[str, frozenset[str]] = {
+    "back_office": frozenset({"url", "token", "token_file", "timeout_seconds",
+                              "catalog_refresh_seconds"}),
+    "till": frozenset({"name", "store", "timezone", "currency", "data_dir", "display",
+                       "log_level"}),
+    "cards": frozenset({"prefix", "length"}),
+    "offline": frozenset({"redeem_cap_points", "member_max_age_hours", "replay_lanes"}),
+    "local_api": frozenset({"port", "token", "token_file"}),
+}
+OTHER_TABLES = frozenset({"devices", "printer"})
 
 
 @dataclass(frozen=True)
@@ -87,53 +99,55 @@ def parse_config(
 ) -> AgentConfig:
     """Check a parsed TOML document; relative paths are taken from ``base_dir``."""
     base = base_dir or Path.cwd()
+    unknown = sorted(set(raw) - set(SECTIONS) - OTHER_TABLES)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown table or key; expected some of "
+                          f"{', '.join(sorted(set(SECTIONS) | OTHER_TABLES))}")
     bo = _table(raw, "back_office")
     till = _table(raw, "till")
     cards = _table(raw, "cards")
     offline = _table(raw, "offline")
     local = _table(raw, "local_api")
-    url = _str(bo, "back_office.url", required=True)
+    url = bo.text("url", required=True)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise ConfigError(f"back_office.url: {url!r} is not an http(s) URL")
-    prefix = _str(cards, "cards.prefix") or DEFAULT_CARD_PREFIX
+    prefix = cards.text("prefix") or DEFAULT_CARD_PREFIX
     if not prefix.isdigit():
         raise ConfigError("cards.prefix: digits only")
-    length = _int(cards, "cards.length", DEFAULT_CARD_LENGTH, low=len(prefix) + 2, high=19)
-    currency = _str(till, "till.currency") or None
+    length = cards.whole("length", DEFAULT_CARD_LENGTH, low=len(prefix) + 2, high=19)
+    currency = till.text("currency") or None
     if currency is not None and not (len(currency) == 3 and currency.isalpha()
                                      and currency.isupper()):
         raise ConfigError(f"till.currency: {currency!r} is not an ISO 4217 code like AED")
     return AgentConfig(
         back_office_url=url.rstrip("/"),
-        till_token=_secret(bo, "back_office", base),
-        local_token=_secret(local, "local_api", base),
-        data_dir=_path(till, "till.data_dir", base, default="data"),
-        timeout=_float(bo, "back_office.timeout_seconds", DEFAULT_TIMEOUT, low=0.1, high=60),
-        store_name=_str(till, "till.store"),
-        till_name=_str(till, "till.name"),
+        till_token=_secret(bo, base),
+        local_token=_secret(local, base),
+        data_dir=_path(till, "data_dir", base, default="data"),
+        timeout=bo.number("timeout_seconds", DEFAULT_TIMEOUT, low=0.1, high=60),
+        store_name=till.text("store"),
+        till_name=till.text("name"),
         timezone=_timezone(till),
         currency=currency,
         card_prefix=prefix,
         card_length=length,
-        offline_redeem_cap=_int(offline, "offline.redeem_cap_points", DEFAULT_OFFLINE_CAP,
-                                low=0, high=10_000_000),
-        member_max_age_hours=_float(offline, "offline.member_max_age_hours", 24.0,
-                                    low=0, high=24 * 30),
-        replay_lanes=_int(offline, "offline.replay_lanes", DEFAULT_LANES, low=1,
-                          high=MAX_LANES),
-        catalog_refresh_seconds=_float(bo, "back_office.catalog_refresh_seconds", 300.0,
-                                       low=5, high=86_400),
-        local_api_port=_int(local, "local_api.port", DEFAULT_LOCAL_PORT, low=0, high=65535),
-        display=_bool(till, "till.display", True),
-        log_level=(_str(till, "till.log_level") or "INFO").upper(),
+        offline_redeem_cap=offline.whole("redeem_cap_points", DEFAULT_OFFLINE_CAP, low=0,
+                                         high=10_000_000),
+        member_max_age_hours=offline.number("member_max_age_hours", 24.0, low=0, high=24 * 30),
+        replay_lanes=offline.whole("replay_lanes", DEFAULT_LANES, low=1, high=MAX_LANES),
+        catalog_refresh_seconds=bo.number("catalog_refresh_seconds", 300.0, low=5,
+                                          high=86_400),
+        local_api_port=local.whole("port", DEFAULT_LOCAL_PORT, low=0, high=65535),
+        display=till.flag("display", True),
+        log_level=(till.text("log_level") or "INFO").upper(),
         devices=_devices(raw),
         printer=_printer(raw),
         path=path,
     )
 
 
-def _timezone(till: Mapping[str, Any]) -> str:
-    name = _str(till, "till.timezone") or "UTC"
+def _timezone(till: TomlTable) -> str:
+    name = till.text("timezone") or "UTC"
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -172,74 +186,33 @@ def _printer(raw: Mapping[str, Any]) -> Any:
         raise ConfigError(f"printer: {exc}") from exc
 
 
-# --- typed readers that name the key ---------------------------------------------------------
+# --- tables, paths and secrets ---------------------------------------------------------------
 
 
-def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def _table(raw: Mapping[str, Any], name: str) -> TomlTable:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{name}: must be a [{name}] table")
-    return value
+    table = TomlTable(value, f"{name}.")
+    table.refuse_unknown(SECTIONS[name])
+    return table
 
 
-def _leaf(key: str) -> str:
-    return key.rsplit(".", 1)[-1]
-
-
-def _str(table: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = table.get(_leaf(key))
-    if value is None:
-        if required:
-            raise ConfigError(f"{key}: required")
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: must be a string")
-    if required and not value.strip():
-        raise ConfigError(f"{key}: must not be empty")
-    return value.strip()
-
-
-def _int(table: Mapping[str, Any], key: str, default: int, *, low: int, high: int) -> int:
-    value = table.get(_leaf(key), default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: must be a whole number")
-    if not low <= value <= high:
-        raise ConfigError(f"{key}: {value} is outside {low}..{high}")
-    return value
-
-
-def _float(table: Mapping[str, Any], key: str, default: float, *, low: float,
-           high: float) -> float:
-    value = table.get(_leaf(key), default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key}: must be a number")
-    if not low <= value <= high:
-        raise ConfigError(f"{key}: {value} is outside {low}..{high}")
-    return float(value)
-
-
-def _bool(table: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = table.get(_leaf(key), default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: must be true or false")
-    return value
-
-
-def _path(table: Mapping[str, Any], key: str, base: Path, *, default: str) -> Path:
-    text = _str(table, key) or default
+def _path(table: TomlTable, key: str, base: Path, *, default: str) -> Path:
+    text = table.text(key) or default
     path = Path(text).expanduser()
     return path if path.is_absolute() else base / path
 
 
-def _secret(table: Mapping[str, Any], name: str, base: Path) -> str:
+def _secret(table: TomlTable, base: Path) -> str:
     """``token`` inline or ``token_file``; exactly one of them."""
-    inline = _str(table, f"{name}.token")
-    file_key = f"{name}.token_file"
-    file_name = _str(table, file_key)
+    inline = table.text("token")
+    file_key = table.name("token_file")
+    file_name = table.text("token_file")
     if inline and file_name:
-        raise ConfigError(f"{name}: give token or token_file, not both")
+        raise ConfigError(f"{table.prefix.rstrip('.')}: give token or token_file, not both")
     if file_name:
-        path = _path(table, file_key, base, default="")
+        path = _path(table, "token_file", base, default="")
         try:
             inline = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -247,7 +220,7 @@ def _secret(table: Mapping[str, Any], name: str, base: Path) -> str:
         if not inline:
             raise ConfigError(f"{file_key}: {path} is empty")
     if not inline:
-        raise ConfigError(f"{name}.token: required (or {name}.token_file)")
+        raise ConfigError(f"{table.name('token')}: required (or {file_key})")
     if any(c.isspace() for c in inline):
-        raise ConfigError(f"{name}.token: must not contain spaces")
+        raise ConfigError(f"{table.name('token')}: must not contain spaces")
     return inline

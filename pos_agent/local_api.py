@@ -2,7 +2,9 @@
 
 Bound to 127.0.0.1 only; every request needs ``Authorization: Bearer <local token>`` (compared
 in constant time).  JSON in and out; errors are ``application/problem+json`` with a stable
-``code``.  Request bodies over 64 KiB are refused before they are read.
+``code``.  Every request's body is read in full before it is answered (a 401 included), so
+a keep-alive connection never takes a body for the next request; a body that cannot be read
+(over 64 KiB, chunked, a bad length) is refused unread and the connection closed.
 
 Why the standard library (``http.server.ThreadingHTTPServer``) rather than Flask: ten small
 endpoints on the loopback interface need no framework, and the till then runs no second web
@@ -196,12 +198,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         api = self.server.api
         try:
+            # The body is read (or the connection marked to close) before any answer, a 401
+            # included: bytes left unread on a keep-alive connection would be parsed as the
+            # next request.
+            raw = self._raw_body()
             if not api.authorised(self.headers.get("Authorization")):
                 self._problem(401, "unauthorised", "send Authorization: Bearer <local token>",
                               extra_headers={"WWW-Authenticate": 'Bearer realm="pos-agent"'})
                 return
-            body = self._body()
-            status, payload = self._route(method, self.path.split("?", 1)[0], body)
+            status, payload = self._route(method, self.path.split("?", 1)[0], _json_body(raw))
         except TillError as exc:
             self._problem(exc.status, exc.code, exc.message)
             return
@@ -214,29 +219,33 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, payload, "application/json")
 
-    def _body(self) -> dict[str, Any]:
+    def _raw_body(self) -> bytes:
+        """The request's body, read in full; a body that cannot be read in full (chunked, a
+        bad or too large length, the client stopped sending) closes the connection after the
+        answer, since where the next request starts is then unknown."""
         if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
             raise _HttpError(411, "length_required", "send Content-Length, not chunked")
         raw_length = self.headers.get("Content-Length") or "0"
         try:
             length = int(raw_length)
         except ValueError:
+            self.close_connection = True
             raise _HttpError(400, "bad_length", "Content-Length is not a number") from None
         if length < 0:
+            self.close_connection = True
             raise _HttpError(400, "bad_length", "Content-Length is negative")
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the body stays unread
             raise _HttpError(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
-        if length == 0:
-            return {}
-        raw = self.rfile.read(length)
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise _HttpError(400, "bad_json", "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise _HttpError(422, "invalid_input", "the body must be a JSON object")
-        return data
+            raw = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            raw = b""
+        if len(raw) < length:
+            self.close_connection = True
+            raise _HttpError(400, "short_body", "the body is shorter than Content-Length")
+        return raw
 
     def _send(self, status: int, payload: Any, content_type: str,
               extra_headers: dict[str, str] | None = None) -> None:
@@ -275,6 +284,18 @@ class _Handler(BaseHTTPRequestHandler):
         if path in _ROUTE_PATHS or _LINE.match(path) or _COUPON.match(path):
             raise _HttpError(405, "method_not_allowed", f"{method} is not allowed on {path}")
         raise NotFound(f"no endpoint {path}", code="no_endpoint")
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _HttpError(400, "bad_json", "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise _HttpError(422, "invalid_input", "the body must be a JSON object")
+    return data
 
 
 class _HttpError(Exception):

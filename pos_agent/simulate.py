@@ -16,7 +16,6 @@ Needs the demo's back office running (``make demo`` prints a till token and a ca
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import secrets
 import tempfile
@@ -27,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from pos_agent.client import BackOfficeError, Refused
 from pos_agent.config import AgentConfig
-
-log = logging.getLogger(__name__)
 
 WAIT_S = 5.0  # each step; a live back office on this machine answers in milliseconds
 
@@ -131,8 +129,13 @@ def run_simulation(back_office: str, token: str, card_number: str, *, products: 
     agent = Agent(config, slip_sink=on_slip)
     try:
         say(f"devices: scanner on {scanner.path}, card reader on {card_reader.path}")
+        try:
+            agent.client.ping()  # a refused token or no back office, said as such
+        except BackOfficeError as exc:
+            say(_why_not(exc, back_office))
+            return 1
         agent.sync_once()  # the catalog and the coupon key, before the first scan
-        catalog = _scannable(agent, products)
+        catalog = agent.cache.products(products, with_barcode=True)
         if not catalog:
             say("the back office's catalog has no products with barcodes: nothing to scan")
             return 1
@@ -168,18 +171,14 @@ def run_simulation(back_office: str, token: str, card_number: str, *, products: 
         card_reader.close()
 
 
-def _scannable(agent: Any, count: int) -> list[dict]:
-    """The first few products of the back office's catalog that have a barcode."""
-    products: list[dict] = []
-    try:
-        for product in agent.client.products(None):
-            if product.get("barcode") and product.get("active", True):
-                products.append(product)
-            if len(products) >= count:
-                break
-    except Exception as exc:  # the caller says the catalog is empty
-        log.warning("catalog not read: %s", type(exc).__name__)
-    return products
+def _why_not(exc: BackOfficeError, back_office: str) -> str:
+    """What a person should hear when the back office could not be asked."""
+    if isinstance(exc, Refused) and exc.status in (401, 403):
+        return (f"the back office refused the till token ({exc.status} {exc.code}): check "
+                "--token (`make demo` prints the tills' tokens)")
+    if isinstance(exc, Refused):
+        return f"the back office refused the till: {exc}"
+    return f"the back office at {back_office} did not answer: {exc}"
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:

@@ -25,14 +25,16 @@ from typing import Any, Literal
 from escpos import printer as escpos_printers
 from escpos.escpos import Escpos
 
+from pos_agent.toml_table import TomlTable
+
 Kind = Literal["serial", "usb", "network", "dummy"]
 KINDS: tuple[Kind, ...] = ("serial", "usb", "network", "dummy")
 PAPER_DOTS = (384, 512, 576)
 # Code pages that hold Arabic letters, with the Python codec that encodes them.  Only CP864 holds
 # the presentation forms, so only it can print shaped text; the others fall back to raster.
 ARABIC_CODEPAGES = {"CP864": "cp864", "CP720": "cp720", "CP1256": "cp1256"}
-_KEYS = {"kind", "device", "baudrate", "vid", "pid", "host", "port", "timeout", "paper_dots",
-         "codepage", "profile", "native_qr"}
+_KEYS = frozenset({"kind", "device", "baudrate", "vid", "pid", "host", "port", "timeout",
+                   "paper_dots", "codepage", "profile", "native_qr"})
 
 
 @dataclass(frozen=True)
@@ -70,25 +72,24 @@ def parse_printer(table: dict[str, Any]) -> PrinterConfig:
     """The ``[printer]`` table as a :class:`PrinterConfig`; ValueError naming the bad entry."""
     if not isinstance(table, dict):
         raise ValueError("[printer] must be a table")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise ValueError(f"[printer]: unknown key(s) {', '.join(unknown)}")
+    values = TomlTable(table, "[printer] ")
+    values.refuse_unknown(_KEYS)
     kind = table.get("kind", "dummy")
     if kind not in KINDS:
-        raise ValueError(f"[printer] kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise ValueError(f"[printer] kind: must be one of {', '.join(KINDS)}, not {kind!r}")
     cfg = PrinterConfig(
         kind=kind,
-        device=_opt_str(table, "device"),
-        baudrate=_int(table, "baudrate", 9600, 300, 921_600),
+        device=values.text("device", empty=False) or None,
+        baudrate=values.whole("baudrate", 9600, low=300, high=921_600),
         vid=_usb_id(table, "vid"),
         pid=_usb_id(table, "pid"),
-        host=_opt_str(table, "host"),
-        port=_int(table, "port", 9100, 1, 65_535),
-        timeout=_number(table, "timeout", 5.0),
-        paper_dots=_int(table, "paper_dots", 576, 0, 10_000),
-        codepage=_opt_str(table, "codepage"),
-        profile=_opt_str(table, "profile"),
-        native_qr=_bool(table, "native_qr", False),
+        host=values.text("host", empty=False) or None,
+        port=values.whole("port", 9100, low=1, high=65_535),
+        timeout=values.number("timeout", 5.0, low=0.1, high=120),
+        paper_dots=values.whole("paper_dots", 576, low=0, high=10_000),
+        codepage=values.text("codepage", empty=False) or None,
+        profile=values.text("profile", empty=False) or None,
+        native_qr=values.flag("native_qr", False),
     )
     _check(cfg)
     return cfg
@@ -97,7 +98,7 @@ def parse_printer(table: dict[str, Any]) -> PrinterConfig:
 def _check(cfg: PrinterConfig) -> None:
     if cfg.paper_dots not in PAPER_DOTS:
         raise ValueError(
-            f"[printer] paper_dots must be one of {', '.join(map(str, PAPER_DOTS))} "
+            f"[printer] paper_dots: must be one of {', '.join(map(str, PAPER_DOTS))} "
             "(384 for 58 mm paper, 512 or 576 for 80 mm)"
         )
     if cfg.kind == "serial" and not cfg.device:
@@ -110,7 +111,7 @@ def _check(cfg: PrinterConfig) -> None:
         from escpos.codepages import CodePages
 
         if cfg.codepage not in CodePages.data:
-            raise ValueError(f"[printer] codepage {cfg.codepage!r} is not an ESC/POS code page")
+            raise ValueError(f"[printer] codepage: {cfg.codepage!r} is not an ESC/POS code page")
 
 
 def open_printer(cfg: PrinterConfig) -> Escpos:
@@ -146,36 +147,6 @@ def know_paper_width(printer: Escpos, paper_dots: int) -> None:
 # --- typed reads of one TOML entry -------------------------------------------------------------
 
 
-def _opt_str(table: dict[str, Any], key: str) -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"[printer] {key} must be a non-empty string")
-    return value.strip()
-
-
-def _int(table: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"[printer] {key} must be a whole number in {low}..{high}")
-    return value
-
-
-def _number(table: dict[str, Any], key: str, default: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 120:
-        raise ValueError(f"[printer] {key} must be a number of seconds in (0, 120]")
-    return float(value)
-
-
-def _bool(table: dict[str, Any], key: str, default: bool) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"[printer] {key} must be true or false")
-    return value
-
-
 def _usb_id(table: dict[str, Any], key: str) -> int | None:
     """A USB vendor/product id: a TOML integer (0x04b8) or a hex string ("04b8", "0x04b8")."""
     value = table.get(key)
@@ -185,7 +156,7 @@ def _usb_id(table: dict[str, Any], key: str) -> int | None:
         try:
             value = int(value.removeprefix("0x").removeprefix("0X"), 16)
         except ValueError:
-            raise ValueError(f"[printer] {key} must be a hex id like 0x04b8") from None
+            raise ValueError(f"[printer] {key}: must be a hex id like 0x04b8") from None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
-        raise ValueError(f"[printer] {key} must be a USB id in 0x0000..0xffff")
+        raise ValueError(f"[printer] {key}: must be a USB id in 0x0000..0xffff")
     return value

@@ -126,3 +126,26 @@ def test_the_cache_survives_reopening(tmp_path: Path) -> None:
         c.put_member(CARD, identity(), now=T0)
     with Cache(tmp_path / "c.sqlite3") as c:
         assert c.get_member(CARD) == (identity(), T0)
+
+
+def test_products_on_sale_in_catalog_order(cache: Cache) -> None:
+    cache.put_products([
+        {"sku": "ZED", "name": "Zed", "barcode": "4006381333931", "active": True},
+        {"sku": "NOBAR", "name": "No barcode", "barcode": None},
+        {"sku": "GONE", "name": "Gone", "barcode": "96385074", "active": False},
+        {"sku": "ALPHA", "name": "Alpha", "barcode": "036000291452"},
+    ])
+    cache.put_products([{"sku": "ZED", "name": "Zed again", "barcode": "4006381333931"}])
+    assert [p["sku"] for p in cache.products(10)] == ["ZED", "NOBAR", "ALPHA"]
+    assert [p["name"] for p in cache.products(10, with_barcode=True)] == ["Zed again", "Alpha"]
+    assert [p["sku"] for p in cache.products(1, with_barcode=True)] == ["ZED"]
+
+
+def test_the_summary_for_status(cache: Cache) -> None:
+    assert cache.summary() == {"products": 0, "members": 0, "catalog_refreshed_at": None}
+    cache.put_products([{"sku": "A", "barcode": None}, {"sku": "B", "barcode": None}])
+    cache.put_member(CARD, identity(), now=T0)
+    cache.refresh_catalog(type("Empty", (), {"products": lambda self, since: iter(())})())
+    summary = cache.summary()
+    assert (summary["products"], summary["members"]) == (2, 1)
+    assert summary["catalog_refreshed_at"] is not None

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from pos_agent.client import BackOffice
-from pos_agent.outbox import BACKOFF_CAP_S, BACKOFF_JITTER, Outbox, backoff_seconds
+from pos_agent.outbox import (
+    BACKOFF_CAP_S,
+    BACKOFF_JITTER,
+    STALE_AFTER_S,
+    Outbox,
+    backoff_seconds,
+)
 from tests.pos_agent.offline.sales import sale_body
 
 CARD = "9871000000000007"
@@ -144,6 +150,7 @@ def test_mark_online_ends_the_backoff(outbox: Outbox, closed_port: str) -> None:
 def test_status_of_an_empty_outbox(outbox: Outbox) -> None:
     assert outbox.status() == {
         "depth": 0, "dead_letters": 0, "oldest_pending_at": None, "online": None,
+        "back_office": "unknown", "last_contact": None,
         "last_sync": None, "last_error": None, "last_error_at": None, "next_attempt_at": None}
 
 
@@ -171,3 +178,27 @@ def test_replaying_an_empty_outbox_claims_nothing(outbox: Outbox, closed_port: s
     report = outbox.replay(BackOffice(closed_port, "token"))
     assert report.ok and report.delivered == 0
     assert outbox.status()["online"] is None and outbox.status()["last_sync"] is None
+
+
+NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("contact_ago", "failure_ago", "state"), [
+    (None, None, "unknown"),  # never tried
+    (5, None, "online"),
+    (STALE_AFTER_S, None, "online"),  # the oldest answer that still counts
+    (STALE_AFTER_S + 1, None, "unknown"),  # gone quiet: the agent is not running, or stuck
+    (600, None, "unknown"),
+    (5, 60, "online"),  # it answered after the last failure
+    (60, 5, "offline"),  # the last attempt failed
+    (None, 5, "offline"),
+    (None, 3600, "offline"),  # failed, and nothing since, however long ago
+])
+def test_the_back_office_state_follows_the_last_contact_and_failure(
+        outbox: Outbox, contact_ago: float | None, failure_ago: float | None,
+        state: str) -> None:
+    if contact_ago is not None:
+        outbox.mark_online(NOW - dt.timedelta(seconds=contact_ago))
+    if failure_ago is not None:
+        outbox.mark_offline("connection refused", NOW - dt.timedelta(seconds=failure_ago))
+    assert outbox.status(NOW)["back_office"] == state

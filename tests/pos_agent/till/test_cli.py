@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -12,8 +13,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pos_agent.cli import main
+from pos_agent.cli import DEFAULT_CONFIG, main
+from pos_agent.outbox import Outbox
 from pos_agent.simulate import VirtualDevice
+from tests.pos_agent.till.backoffice import real_back_office  # noqa: F401 - a fixture
 from tests.pos_agent.till.helpers import LOCAL_TOKEN, call, free_port, wait_for
 
 
@@ -120,3 +123,86 @@ def test_run_with_the_local_port_taken_says_so(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["run", "--config", str(config)])
     assert result.exit_code == 1
     assert "cannot start: Address already in use" in result.output
+
+
+def test_simulate_with_a_bad_token_says_the_token_was_refused(real_back_office) -> None:  # noqa: F811
+    bo = real_back_office
+    result = CliRunner().invoke(main, ["simulate", "--back-office", bo.url, "--token",
+                                       "not-a-till-token", "--card", bo.card])
+    assert result.exit_code == 1
+    assert "the back office refused the till token (401" in result.output, result.output
+    assert "no products" not in result.output and "not-a-till-token" not in result.output
+
+
+def test_simulate_with_no_back_office_says_it_did_not_answer() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, ["simulate", "--back-office", url, "--token", "t" * 20,
+                                       "--card", "9871000000000001", "--timeout", "0.5"])
+    assert result.exit_code == 1
+    assert f"the back office at {url} did not answer" in result.output, result.output
+
+
+def test_status_and_devices_find_the_config_the_same_way(tmp_path: Path) -> None:
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    runner = CliRunner()
+    for command in ("status", "devices"):
+        # from the environment, with no option
+        found = runner.invoke(main, [command], env={"POS_AGENT_CONFIG": str(config)})
+        assert found.exit_code == 0, (command, found.output)
+        # the option wins over the environment
+        absent = tmp_path / "absent.toml"
+        missing = runner.invoke(main, [command, "--config", str(absent)],
+                                env={"POS_AGENT_CONFIG": str(config)})
+        assert missing.exit_code == 1
+        assert f"config: {absent}: no such file (give --config FILE or set POS_AGENT_CONFIG)" \
+            in missing.output
+        # neither: both look at the one default path (absent here, as on a build machine)
+        default = runner.invoke(main, [command], env={"POS_AGENT_CONFIG": None})
+        if not Path(DEFAULT_CONFIG).exists():
+            assert default.exit_code == 1, (command, default.output)
+            assert f"config: {DEFAULT_CONFIG}: no such file" in default.output
+
+
+def _status_with(tmp_path: Path, **marks: dt.timedelta) -> str:
+    """``pos-agent status`` (agent not running) after the given contact and failure ages."""
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    now = dt.datetime.now(dt.UTC)
+    with Outbox(tmp_path / "data" / "outbox.sqlite3") as outbox:
+        if "answer" in marks:
+            outbox.mark_online(now - marks["answer"])
+        if "failure" in marks:
+            outbox.mark_offline("connection refused", now - marks["failure"])
+    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return next(line for line in result.output.splitlines() if line.startswith("back office"))
+
+
+def test_status_says_online_only_after_a_fresh_answer(tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(seconds=10))
+    assert line.startswith("back office   online (last answer")
+
+
+def test_status_does_not_say_online_when_the_back_office_went_quiet_minutes_ago(
+        tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(minutes=5))
+    assert "online" not in line.replace("unknown", "")
+    assert line.startswith("back office   unknown: no answer since") and "not running" in line
+
+
+def test_status_says_offline_after_a_failure(tmp_path: Path) -> None:
+    line = _status_with(tmp_path, answer=dt.timedelta(minutes=5),
+                        failure=dt.timedelta(minutes=4))
+    assert line.startswith("back office   OFFLINE (last answer")
+
+
+def test_status_shows_the_cached_catalog(tmp_path: Path) -> None:
+    from pos_agent.cache import Cache
+
+    config = write_config(tmp_path, port=free_port(), back_office="http://127.0.0.1:9")
+    with Cache(tmp_path / "data" / "cache.sqlite3") as cache:
+        cache.put_products([{"sku": "A", "barcode": None}, {"sku": "B", "barcode": None}])
+    result = CliRunner().invoke(main, ["status", "--config", str(config), "--json"])
+    assert json.loads(result.output)["cache"] == {"products": 2, "members": 0,
+                                                  "catalog_refreshed_at": None}
+    text = CliRunner().invoke(main, ["status", "--config", str(config)]).output
+    assert "catalog       2 products, refreshed never" in text

@@ -100,3 +100,42 @@ def test_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "empty.token").write_text("\n")
     with pytest.raises(ConfigError, match="back_office.token_file: .* is empty"):
         parse_config(doc, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[back_office]\ntimeout = 5', "back_office.timeout: unknown key"),
+    ('[till]\nnmae = "lane 1"', "till.nmae: unknown key"),
+    ('[cards]\nprefixes = "9871"', "cards.prefixes: unknown key"),
+    ('[offline]\nredeem_cap = 100', "offline.redeem_cap: unknown key"),
+    ('[local_api]\nhost = "0.0.0.0"', "local_api.host: unknown key"),
+    ('[printer]\nkind = "dummy"\npapr_dots = 384', "printer: [printer] papr_dots: unknown key"),
+    ('[[devices]]\nname = "s"\nkind = "serial"\nurl = "loop://"\nbaud = 9600',
+     "devices: devices[0] (s): unknown key 'baud'"),
+    ('[printers]\nkind = "dummy"', "printers: unknown table or key"),
+    ('timeout_seconds = 2', "timeout_seconds: unknown table or key"),
+])
+def test_an_unknown_key_in_any_table_is_refused_by_name(tmp_path: Path, toml: str,
+                                                        message: str) -> None:
+    path = tmp_path / "agent.toml"
+    base = ('[back_office]\nurl = "http://127.0.0.1:5000"\ntoken = "till-token"\n'
+            '[local_api]\ntoken = "local-token-0123456789"\n')
+    # the line goes into its table if the base already has one (TOML allows a table once)
+    section = toml.split("\n", 1)[0]
+    if section in base:
+        path.write_text(base.replace(section + "\n", toml + "\n"))
+    else:
+        path.write_text((toml + "\n" + base) if not toml.startswith("[") else base + toml + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert message in str(error.value)
+
+
+def test_every_documented_key_is_known(tmp_path: Path) -> None:
+    doc = minimal(back_office={"timeout_seconds": 1.0, "catalog_refresh_seconds": 60},
+                  till={"name": "l", "store": "s", "timezone": "Asia/Dubai", "currency": "AED",
+                        "data_dir": "d", "display": False, "log_level": "debug"},
+                  cards={"prefix": "9871", "length": 16},
+                  offline={"redeem_cap_points": 1, "member_max_age_hours": 1,
+                           "replay_lanes": 1},
+                  local_api={"port": 0})
+    assert parse_config(doc, base_dir=tmp_path).log_level == "DEBUG"

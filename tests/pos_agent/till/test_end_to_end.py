@@ -216,3 +216,27 @@ def test_a_back_office_that_hangs_after_the_quote(real_back_office, tmp_path: Pa
         proxy.close()
         outbox.close()
         cache.close()
+
+
+def test_a_gone_back_office_shows_offline_after_one_heartbeat(real_back_office,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    bo = real_back_office
+    proxy = SwitchableProxy(bo.url)
+    agent = Agent(agent_config(tmp_path, proxy.url, bo.token, timeout=0.5), readers=False,
+                  heartbeat_s=0.0)
+    try:
+        agent.sync_once()  # the catalog
+        assert agent.status()["back_office"] == "online"
+        asked = len(proxy.sent)
+        agent.sync_once()  # nothing else to do: a heartbeat
+        assert b"GET /api/v1/catalog/products?page=1&page_size=1 " in proxy.sent[asked:]
+        assert agent.status()["back_office"] == "online"
+        proxy.silent = True  # the back office is gone: a new connection is never answered
+        agent.client.close()
+        agent.sync_once()
+        status = agent.status()
+        assert (status["back_office"], status["online"]) == ("offline", False)
+        assert "heartbeat" in status["last_error"]
+    finally:
+        agent.stop()
+        proxy.close()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import pytest
 
@@ -106,3 +109,78 @@ def test_a_whole_sale(api, back_office, slips) -> None:
     assert answer["session"]["last_sale"]["idempotency_key"] == answer["sale"]["idempotency_key"]
     assert call(api, "GET", "/status") == (200, "application/json", {"online": True})
     assert len(slips) == 1
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _exchange(sock: socket.socket, reader: BinaryIO, request: bytes) -> _Answer:
+    """Send one request and read one answer from the connection's one reader (a reader per
+    answer could swallow the bytes of a next, unasked-for answer in its buffer)."""
+    sock.sendall(request)
+    status = int(reader.readline().split()[1])
+    headers = {}
+    while (line := reader.readline().decode().strip()):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return _Answer(status, headers, reader.read(int(headers["content-length"])))
+
+
+def _request(method: str, path: str, body: bytes = b"", token: str | None = LOCAL_TOKEN) -> bytes:
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}",
+            "Content-Type: application/json"]
+    if token is not None:
+        head.append(f"Authorization: Bearer {token}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+# What the body of the first request could do if it were left unread: read as a request line.
+SMUGGLED = b'GET /session HTTP/1.1\r\nHost: x\r\n\r\n'
+
+
+@pytest.mark.parametrize(("first", "status"), [
+    (_request("POST", "/session/member", b'{"card_number": "%s"}' % LAYLA.encode(),
+              token=None), 401),
+    (_request("POST", "/session/member", b'{"card_number": "%s"}' % LAYLA.encode(),
+              token="wrong-token-wrong-token"), 401),
+    (_request("POST", "/session/member", SMUGGLED, token=None), 401),
+    (_request("POST", "/nowhere", b'{"x": 1}'), 404),
+    (_request("PUT", "/session", b'{"x": 1}'), 405),
+    (_request("POST", "/session/member", b"{not json"), 400),
+])
+def test_an_answered_body_never_becomes_the_next_request(api, session, first, status) -> None:  # type: ignore[no-untyped-def]
+    with _connect(api) as sock, sock.makefile("rb") as reader:
+        answer = _exchange(sock, reader, first)
+        assert answer.status == status and answer.headers.get("connection") != "close"
+        assert json.loads(answer.body)["status"] == status
+        # the same connection, kept alive: the next answer is to the next request
+        second = _exchange(sock, reader, _request("GET", "/session"))
+        assert second.status == 200, second.body
+        assert json.loads(second.body)["step"] == "idle"
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # and nothing more was answered
+            reader.read(1)
+    assert session.view().member is None
+
+
+@pytest.mark.parametrize(("head", "status", "code"), [
+    ("Transfer-Encoding: chunked", 411, "length_required"),
+    (f"Content-Length: {MAX_BODY_BYTES + 1}", 413, "body_too_large"),
+    ("Content-Length: 12x", 400, "bad_length"),
+])
+def test_a_body_that_cannot_be_read_closes_the_connection(api, head, status, code) -> None:  # type: ignore[no-untyped-def]
+    request = (f"POST /session/member HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n").encode() + SMUGGLED
+    with _connect(api) as sock, sock.makefile("rb") as reader:
+        answer = _exchange(sock, reader, request)
+        assert (answer.status, json.loads(answer.body)["code"]) == (status, code)
+        assert answer.headers["connection"] == "close"
+        assert reader.read() == b""  # closed: the unread bytes are never taken as a request
+
+
+def _connect(api: str) -> socket.socket:
+    host, port = api.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=5)
