@@ -10,7 +10,7 @@ from webargs.flaskparser import abort
 from loyalty.auth.principal import Principal, current_principal
 from loyalty.checkout import batch, schemas, services
 from loyalty.db import utcnow
-from loyalty.errors import InvalidInput
+from loyalty.errors import InvalidInput, OfflineSaleNeedsTill
 from loyalty.http import db_session
 from loyalty.idempotency.edge import idempotent
 
@@ -35,6 +35,9 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def _basket(data: dict) -> services.BasketIn:
     principal = current_principal()
+    if data.get("offline") and principal.till_id is None:
+        # It waives coupon and balance checks: a person at a screen is never offline.
+        raise OfflineSaleNeedsTill("only a till's token may send an offline sale")
     store_id = _store_for(principal, data.pop("store_id"))
     return schemas.basket_in(data, store_id, principal.till_id)
 

@@ -17,6 +17,7 @@ from loyalty.cards.models import Card
 from loyalty.cards.services import find_usable_card_for_sale
 from loyalty.checkout.offline import flag_waived_coupons
 from loyalty.checkout.pricing import BasketIn, PricedBasket, _member_for, price_basket
+from loyalty.checkout.till_prices import review_till_prices
 from loyalty.config import Settings
 from loyalty.coupons.services import redeem_coupons
 from loyalty.db import execute_rows
@@ -45,7 +46,8 @@ def commit_checkout(
     under the account lock); a coupon is used at most once; everything or nothing is written.
     An offline sale (docs/OFFLINE.md) is the one exception to the first and to coupon
     refusals: it is kept, the coupon is waived or the balance overdrawn, and review flags say
-    so.
+    so.  Lines priced far from the catalog are flagged and unknown SKUs counted
+    (:mod:`loyalty.checkout.till_prices`); a basket over the points cap is refused.
     """
     member, card, account, store = _member_for_sale(session, settings, basket)
     priced = price_basket(session, settings, basket, now, check_balance=False,
@@ -61,6 +63,7 @@ def commit_checkout(
     flag_waived_coupons(session, member.id, basket_id, priced.waived)
     _post_points(session, settings, priced, basket_id, account, overdraw=overdraw)
     upgrade_tier(session, priced.member, priced.occurred_at)
+    review_till_prices(session, settings, priced, basket_id)
     return Receipt(basket_id, priced, account.balance, _receipt_lines(priced, account.balance))
 
 

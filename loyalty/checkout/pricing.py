@@ -33,6 +33,7 @@ from loyalty.errors import (
     InsufficientPoints,
     InvalidInput,
     NotFound,
+    PointsCapExceeded,
     RedemptionTooLarge,
 )
 from loyalty.ledger.models import Account
@@ -48,6 +49,10 @@ MAX_LINES = 500
 MAX_UNIT_PRICE_MINOR = 100_000_000  # a million major units: anything above is a typing error
 MAX_QUANTITY = 10_000
 MAX_SKU_LENGTH: int = Product.__table__.c.sku.type.length  # type: ignore[attr-defined]
+# Every amount of a sale (a line's price, the subtotal, points) is stored in an INTEGER column:
+# 32 bits on PostgreSQL.  Bounded here so a till's figures are refused with a clear answer
+# rather than overflowing the column (2,147,483,647 fils is over 21 million AED).
+MAX_AMOUNT_MINOR = 2**31 - 1
 # An offline sale may arrive late, but not from the future nor from years ago.
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_LATENESS = dt.timedelta(days=30)
@@ -89,6 +94,8 @@ class PricedBasketLine:
     coupon_discount_minor: int
     points_redeemed: int
     points_earned: int
+    # The catalog's price in the sale's currency; None: an unknown SKU, or priced elsewhere.
+    catalog_price_minor: int | None = None
 
     @property
     def paid_minor(self) -> int:
@@ -167,6 +174,7 @@ def price_basket(
                       check_balance)
     lines = _finish_lines(session, settings, store, member_, occurred_at, draft,
                           outcome.line_discounts, basket.redeem_points, products)
+    _check_points_cap(sum(line.points_earned for line in lines), settings)
     return PricedBasket(
         store=store, member=member_, card=card, occurred_at=occurred_at, currency=store.currency,
         lines=lines, coupons=outcome.coupons, bonus_points=outcome.bonus_points, balance=balance,
@@ -193,12 +201,33 @@ def _validate_lines(lines: tuple[LineIn, ...]) -> None:
     if len(lines) > MAX_LINES:
         raise InvalidInput(f"a basket may have at most {MAX_LINES} lines")
     for n, line in enumerate(lines, start=1):
-        if not 0 < line.quantity <= MAX_QUANTITY:
-            raise InvalidInput(f"line {n}: quantity must be between 1 and {MAX_QUANTITY}")
-        if not 0 <= line.unit_price_minor <= MAX_UNIT_PRICE_MINOR:
-            raise InvalidInput(f"line {n}: unit price {line.unit_price_minor} is not plausible")
-        if not 0 <= line.discount_minor <= line.quantity * line.unit_price_minor:
-            raise InvalidInput(f"line {n}: discount must be between 0 and the line's price")
+        _validate_line(n, line)
+    subtotal = sum(line.quantity * line.unit_price_minor - line.discount_minor for line in lines)
+    if subtotal > MAX_AMOUNT_MINOR:
+        raise InvalidInput(f"the basket's subtotal is more than one sale may hold "
+                           f"({MAX_AMOUNT_MINOR} minor units)")
+
+
+def _validate_line(n: int, line: LineIn) -> None:
+    if not 0 < line.quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"line {n}: quantity must be between 1 and {MAX_QUANTITY}")
+    if not 0 <= line.unit_price_minor <= MAX_UNIT_PRICE_MINOR:
+        raise InvalidInput(f"line {n}: unit price {line.unit_price_minor} is not plausible")
+    gross = line.quantity * line.unit_price_minor
+    if gross > MAX_AMOUNT_MINOR:
+        raise InvalidInput(f"line {n}: quantity x unit price is more than one sale may hold "
+                           f"({MAX_AMOUNT_MINOR} minor units)")
+    if not 0 <= line.discount_minor <= gross:
+        raise InvalidInput(f"line {n}: discount must be between 0 and the line's price")
+
+
+def _check_points_cap(points: int, settings: Settings) -> None:
+    """Refuse a basket earning more than one sale may: the till's prices are trusted, but a
+    typing error or a forged quote must not mint millions of points (docs/POINTS.md)."""
+    cap = min(settings.max_points_per_basket, MAX_AMOUNT_MINOR)
+    if points > cap:
+        raise PointsCapExceeded(f"this basket would earn {points} points; one sale may earn "
+                                f"at most {cap}", cap=cap, points=points)
 
 
 def _occurred_at(value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -230,12 +259,14 @@ def _member_for(
     raise InvalidInput("identify the member: send card_number or member_id")
 
 
-_PRODUCTS = (select(Product.sku, Product.id, Product.category_id)
+_PRODUCTS = (select(Product.sku, Product.id, Product.category_id, Product.price_minor,
+                    Product.currency)
              .where(Product.sku.in_(bindparam("skus", expanding=True))))
 
 
 def _products(session: Session, skus: set[str]) -> dict[str, Any]:
-    """The catalog's id and category of each known SKU (plain rows: read, never changed).
+    """The catalog's id, category and price of each known SKU (plain rows: read, never
+    changed).
 
     In a batch (:func:`~loyalty.db.reference_snapshot`) each SKU is looked up once."""
     known: dict[str, Any] = remembered(session, "catalog ids by sku", dict)
@@ -312,6 +343,11 @@ def _finish_lines(
             discount_minor=d.quantity * d.unit_price_minor - d.net_minor, net_minor=d.net_minor,
             coupon_discount_minor=coupon_discounts.get(d.line_no, 0), points_redeemed=r,
             points_earned=earning.per_line[d.line_no],
+            catalog_price_minor=_catalog_price(products.get(d.sku), store.currency),
         )
         for d, r in zip(draft, redeemed, strict=True)
     ]
+
+
+def _catalog_price(product: Any, currency: str) -> int | None:
+    return product.price_minor if product is not None and product.currency == currency else None
