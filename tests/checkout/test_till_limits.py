@@ -271,3 +271,29 @@ def test_a_plain_sale_writes_no_flag_and_counts_no_sku(app, client, shop):
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert len(seen) == 1 and "unknown_sku" in seen[0]
+
+
+def test_tills_racing_on_the_same_unknown_skus_all_sell_and_all_count(app, db, shop, settings):
+    """Eight members' sales at once, naming the same new SKUs in opposite orders: the upsert
+    neither loses a count nor deadlocks (rows are taken in SKU order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.factories import make_member
+
+    cards = [make_member(db, settings, name=f"Racer {n}")[1].number for n in range(8)]
+    db.commit()
+    lines = [{"sku": "RACE-B", "quantity": 1, "unit_price_minor": 100},
+             {"sku": "RACE-A", "quantity": 2, "unit_price_minor": 100}]
+
+    def sell(n: int):  # type: ignore[no-untyped-def]
+        body = basket(shop, lines if n % 2 else lines[::-1], card_number=cards[n])
+        with app.test_client() as c:
+            return c.post("/api/v1/checkouts", json=body,
+                          headers={**shop.till, "Idempotency-Key": f"race-{n}"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [r.status_code for r in pool.map(sell, range(8))]
+    assert statuses == [201] * 8
+    seen = _unknown(db)
+    assert {sku: counts[:2] for sku, counts in seen.items()} == {"RACE-A": (8, 16),
+                                                                  "RACE-B": (8, 8)}
