@@ -74,6 +74,10 @@ def test_staff_cannot_send_an_offline_sale(client, db, shop, role):
         assert resp.status_code == 403, resp.json
         assert resp.mimetype == "application/problem+json"
         assert resp.json["code"] == "offline_sale_needs_till"
+    # Replaying an outbox in a batch is a till's alone, offline items or not.
+    batch = client.post("/api/v1/checkouts/batch", headers=headers,
+                        json={"checkouts": [{"idempotency_key": "b1", "body": body}]})
+    assert batch.status_code == 403 and batch.mimetype == "application/problem+json"
     assert counts(db) == before
     # The same person may sell online; the same offline sale from the till is kept.
     online = client.post("/api/v1/checkouts", json={**basket(shop), "store_id": shop.store_id},
