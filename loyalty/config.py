@@ -36,6 +36,11 @@ class Settings:
     point_value_minor: int = 1
     # Earned points expire this many days after the purchase that earned them.
     points_lifetime_days: int = 365
+    # A till's prices are the sale's truth, within limits (docs/POINTS.md, "Limits"): a basket
+    # earning more points than this is refused; a line priced more than this percentage away
+    # from the catalog's price is flagged for review.
+    max_points_per_basket: int = 200_000
+    price_tolerance_percent: int = 20
     # A request claiming an Idempotency-Key that is still "in flight" after this long is
     # presumed dead (its worker crashed) and may be taken over.
     idempotency_stale_seconds: int = 120

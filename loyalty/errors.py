@@ -105,3 +105,17 @@ class SigningKeyMissing(DomainError):
     """The configured coupon signing key file is absent: an operator must create it."""
 
     code, status, title = "signing_key_missing", 503, "The coupon signing key is not installed"
+
+
+class OfflineSaleNeedsTill(Forbidden):
+    """``"offline": true`` waives coupon and balance checks: only a till, replaying what it
+    sold while cut off, may claim it (docs/OFFLINE.md)."""
+
+    code, title = "offline_sale_needs_till", "Only a till may record an offline sale"
+
+
+class PointsCapExceeded(InvalidInput):
+    """The basket would earn more points than ``max_points_per_basket`` allows: a till's
+    prices are trusted, but not without limit (docs/POINTS.md, "Limits")."""
+
+    code, title = "points_cap_exceeded", "The basket would earn more points than one sale may"

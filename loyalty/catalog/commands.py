@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from loyalty.catalog.services import import_catalog, read_catalog_csv
+from loyalty.catalog.services import import_catalog, list_unknown_skus, read_catalog_csv
 from loyalty.cli import Context, domain_errors_exit, pass_ctx
 
 
@@ -43,3 +43,26 @@ def import_file(ctx: Context, file: Path) -> None:
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(1)
+
+
+@cli.command("unknown-skus")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Show at most this many, most recently seen first.")
+@pass_ctx
+def unknown_skus(ctx: Context, limit: int) -> None:
+    """SKUs the tills sold that the catalog does not know, per store.
+
+    Such sales are kept (the till's word is the sale's truth) and counted here: how many sale
+    lines named the SKU, the units sold, and when it was first and last sold.  A SKU drops off
+    the list once the catalog has it (``loyalty catalog import``).
+    """
+    with ctx.session() as session:
+        rows = list_unknown_skus(session, limit)
+    if not rows:
+        click.echo("no unknown SKUs: every SKU sold is in the catalog")
+        return
+    click.echo(f"{'store':<12} {'sku':<24} {'lines':>7} {'units':>8}  first sold (UTC)  "
+               "last sold (UTC)")
+    for row in rows:
+        click.echo(f"{row.store_code:<12} {row.sku:<24} {row.lines_seen:>7} {row.units_sold:>8}"
+                   f"  {row.first_seen_at:%Y-%m-%d %H:%M}  {row.last_seen_at:%Y-%m-%d %H:%M}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.db import Base, utcnow
@@ -32,3 +32,19 @@ class Product(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     category: Mapped[Category] = relationship()
+
+
+class UnknownSku(Base):
+    """A SKU a till sold that the catalog does not know, per store: the sale is kept (the
+    till's word is the sale's truth), and the catalog team sees what to add
+    (``loyalty catalog unknown-skus``)."""
+
+    __tablename__ = "unknown_sku"
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Counters that only grow: 64 bits.
+    lines_seen: Mapped[int] = mapped_column(BigInteger)  # sale lines that named it
+    units_sold: Mapped[int] = mapped_column(BigInteger)
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime] = mapped_column(index=True)

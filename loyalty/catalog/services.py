@@ -20,14 +20,16 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from loyalty.catalog.models import Category, Product
+from loyalty.catalog.models import Category, Product, UnknownSku
 from loyalty.errors import InvalidInput
 from loyalty.money import KNOWN_CURRENCIES
+from loyalty.stores.models import Store
 
 REQUIRED_COLUMNS = ("sku", "name", "category_code", "category_name", "price_minor", "currency")
 OPTIONAL_COLUMNS = ("barcode",)
@@ -275,3 +277,57 @@ def list_products(
         .offset(offset).limit(limit)
     ).all()
     return list(products), total
+
+
+# --- SKUs the tills sell and the catalog does not know ---------------------------------------
+
+
+def _upsert_unknown(insert):  # type: ignore[no-untyped-def]
+    """One statement per dialect, built once: add to a SKU's counts, or start them."""
+    t, new = UnknownSku.__table__, insert.excluded
+    return insert.on_conflict_do_update(index_elements=[t.c.store_id, t.c.sku], set_={
+        "lines_seen": t.c.lines_seen + new.lines_seen,
+        "units_sold": t.c.units_sold + new.units_sold,
+        # Sales replayed late may arrive out of order: keep the earliest and the latest.
+        "first_seen_at": case((new.first_seen_at < t.c.first_seen_at, new.first_seen_at),
+                              else_=t.c.first_seen_at),
+        "last_seen_at": case((new.last_seen_at > t.c.last_seen_at, new.last_seen_at),
+                             else_=t.c.last_seen_at),
+    })
+
+
+_UPSERT_UNKNOWN = {
+    "postgresql": _upsert_unknown(postgresql.insert(UnknownSku.__table__)),
+    "sqlite": _upsert_unknown(sqlite.insert(UnknownSku.__table__)),
+}
+
+
+def record_unknown_skus(
+    session: Session, store_id: int, units_by_sku: Mapping[str, tuple[int, int]],
+    at: dt.datetime,
+) -> None:
+    """Count SKUs the catalog does not know, sold in ``store_id`` at ``at``: ``units_by_sku``
+    maps each to (lines, units).  One upsert; rows are taken in SKU order, so two sales
+    counting the same SKUs never wait on each other in a cycle.  Flushes (executes)."""
+    if not units_by_sku:
+        return
+    conn = session.connection()
+    rows = [{"store_id": store_id, "sku": sku, "lines_seen": lines, "units_sold": units,
+             "first_seen_at": at, "last_seen_at": at}
+            for sku, (lines, units) in sorted(units_by_sku.items())]
+    conn.execute(_UPSERT_UNKNOWN[conn.dialect.name], rows[0] if len(rows) == 1 else rows)
+
+
+def list_unknown_skus(session: Session, limit: int = 1000) -> list[Any]:
+    """SKUs sold but still not in the catalog, most recently seen first, as rows of
+    (store_code, sku, lines_seen, units_sold, first_seen_at, last_seen_at).  A SKU imported
+    since drops off the list."""
+    in_catalog = select(Product.id).where(Product.sku == UnknownSku.sku).exists()
+    return list(session.execute(
+        select(Store.code.label("store_code"), UnknownSku.sku, UnknownSku.lines_seen,
+               UnknownSku.units_sold, UnknownSku.first_seen_at, UnknownSku.last_seen_at)
+        .join(Store, Store.id == UnknownSku.store_id)
+        .where(~in_catalog)
+        .order_by(UnknownSku.last_seen_at.desc(), Store.code, UnknownSku.sku)
+        .limit(limit)
+    ))

@@ -9,7 +9,8 @@ from webargs.flaskparser import abort
 
 from loyalty.auth.principal import Principal, current_principal
 from loyalty.checkout import batch, schemas, services
-from loyalty.errors import InvalidInput
+from loyalty.db import utcnow
+from loyalty.errors import InvalidInput, OfflineSaleNeedsTill
 from loyalty.http import db_session
 from loyalty.idempotency.edge import idempotent
 
@@ -34,6 +35,9 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def _basket(data: dict) -> services.BasketIn:
     principal = current_principal()
+    if data.get("offline") and principal.till_id is None:
+        # It waives coupon and balance checks: a person at a screen is never offline.
+        raise OfflineSaleNeedsTill("only a till's token may send an offline sale")
     store_id = _store_for(principal, data.pop("store_id"))
     return schemas.basket_in(data, store_id, principal.till_id)
 
@@ -43,7 +47,7 @@ def _basket(data: dict) -> services.BasketIn:
 @blp.response(200, schemas.QuoteSchema)
 def quote(data: dict):  # type: ignore[no-untyped-def]
     """Price a basket: points it would earn, most points redeemable and their value."""
-    return services.quote_checkout(db_session(), _settings(), _basket(data))
+    return services.quote_checkout(db_session(), _settings(), _basket(data), utcnow())
 
 
 @blp.route("/checkouts", methods=["POST"])
@@ -59,7 +63,7 @@ def commit(data: dict):  # type: ignore[no-untyped-def]
 
 
 def _commit(data: dict) -> services.Receipt:
-    return services.commit_checkout(db_session(), _settings(), _basket(data))
+    return services.commit_checkout(db_session(), _settings(), _basket(data), utcnow())
 
 
 # Schemas hold no per-call state: one instance each serves every item of every batch.
@@ -95,5 +99,5 @@ def create_return(data: dict):  # type: ignore[no-untyped-def]
     principal = current_principal()
     return services.return_items(
         db_session(), _settings(), data["basket_id"], tuple(data["lines"]),
-        store_id=principal.store_id, till_id=principal.till_id,
+        utcnow(), store_id=principal.store_id, till_id=principal.till_id,
     )

@@ -24,7 +24,7 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from loyalty.checkout.services import prefetch_catalog_ids
+from loyalty.checkout.pricing import prefetch_catalog_ids
 from loyalty.db import reference_snapshot
 from loyalty.errors import DomainError
 from loyalty.extensions import database

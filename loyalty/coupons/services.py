@@ -1,6 +1,7 @@
 """Coupons: issue, price at checkout, redeem once, restore on return.
 
-CONTRACT used by the checkout (loyalty/checkout/services.py) -- keep these signatures:
+CONTRACT used by the checkout (loyalty/checkout/: pricing, commit, returns) -- keep these
+signatures:
 ``PricedLine``, ``CouponOutcome``, ``price_coupons``, ``redeem_coupons``,
 ``restore_coupons_for_return`` and ``active_coupons``.
 

@@ -30,6 +30,7 @@ from loyalty.demo.data import (
 from loyalty.money import allocate, percent_of
 
 DAY = 86_400
+MIN_DAYS = 14  # the shortest history a demo chain may have
 # Members who joined before the history started did so within this many days before it.
 MEMBERSHIP_YEARS = 3
 QUANTITIES = (1, 2, 3, 4, 6)
@@ -45,8 +46,9 @@ class ChainSpec:
     seed: int = 2026
 
     def __post_init__(self) -> None:
-        if self.members < 1 or self.baskets < 0 or self.days < 14:
-            raise ValueError("a demo chain needs members, baskets >= 0 and at least 14 days")
+        if self.members < 1 or self.baskets < 0 or self.days < MIN_DAYS:
+            raise ValueError(f"a demo chain needs members, baskets >= 0 and at least "
+                             f"{MIN_DAYS} days")
 
 
 @dataclass(frozen=True)
@@ -164,10 +166,12 @@ def _members(
         email = _email(rng, first[1], family[1], emails) if rng.random() < 0.65 else None
         habit = habits[_pick(rng, {h.name: h.share for h in HABITS})]
         favourites = _favourites(rng, habit)
+        # New members join at least two weeks before the end, so they shop a little; in the
+        # shortest history (MIN_DAYS) that leaves its first day.
         joined = (
             -rng.randrange(DAY, MEMBERSHIP_YEARS * 365 * DAY)
             if rng.random() < 0.75
-            else rng.randrange(0, (spec.days - 14) * DAY)
+            else rng.randrange(0, max(spec.days - MIN_DAYS, 1) * DAY)
         )
         members.append(MemberPlan(
             index=i,

@@ -8,8 +8,10 @@ take a session and only flush, as every service does.
 
 Every basket goes through :func:`loyalty.checkout.services.commit_checkout`, the very path a
 till takes, so balances, lots, tiers and the ledger are what real trading would leave behind
-and ``loyalty ledger verify`` holds.  The till's path refuses sales older than 30 days; the
-replay runs it on a simulated clock that reads each sale's own time (:func:`_replay_clock`).
+and ``loyalty ledger verify`` holds.  The till's path refuses sales older than 30 days from
+``now``; the replay hands it each sale's own time as ``now``, so each sale is validated, priced
+and earned exactly as it would have been live (rows still record when they were really
+written: ``received_at``).
 
 The tokens of the demo tills and staff are shown once by the services that make them, so they
 are kept, with the known demo passwords, in ``instance/demo-credentials.json`` (git-ignored,
@@ -21,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +33,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import loyalty.checkout.services as checkout_services
 from loyalty.baskets.models import Basket
 from loyalty.cards.models import Card, CardStatus
 from loyalty.catalog.models import Category, Product
@@ -315,29 +316,6 @@ def add_demo_members(
 # --- replaying the baskets (one transaction per batch) ---------------------------------------
 
 
-@dataclass
-class _Clock:
-    at: dt.datetime
-
-
-@contextmanager
-def _replay_clock() -> Iterator[_Clock]:
-    """Run the checkout on a simulated clock that reads each replayed sale's own time.
-
-    The checkout rightly refuses sales more than 30 days old (``MAX_LATENESS``) by comparing
-    with its ``utcnow``; while replaying, "now" is the moment of the sale being replayed, so
-    each sale is validated, priced and earned exactly as it would have been live.  Only the
-    checkout's clock moves: rows still record when they were really written (``received_at``).
-    """
-    clock = _Clock(dt.datetime.now(dt.UTC))
-    real = checkout_services.utcnow
-    checkout_services.utcnow = lambda: clock.at
-    try:
-        yield clock
-    finally:
-        checkout_services.utcnow = real
-
-
 @dataclass(frozen=True)
 class _Till:
     store_id: int
@@ -355,12 +333,12 @@ def _replay(
         say(f"resuming after basket {done}")
     with unit_of_work(factory) as session:
         cards, balances, tills = _replay_context(session, plan)
-    with _replay_clock() as clock, progress("baskets", len(todo)) as advance:
+    with progress("baskets", len(todo)) as advance:
         for first in range(0, len(todo), batch_size):
             batch = todo[first:first + batch_size]
             with unit_of_work(factory) as session:
                 for basket in batch:
-                    _replay_one(session, settings, basket, start, clock, cards, balances, tills)
+                    _replay_one(session, settings, basket, start, cards, balances, tills)
             advance(len(batch))
     return len(todo)
 
@@ -390,12 +368,11 @@ def _replay_context(
 
 def _replay_one(
     session: Session, settings: Settings, basket: BasketPlan, start: dt.datetime,
-    clock: _Clock, cards: dict[int, tuple[int, str]], balances: dict[int, int],
+    cards: dict[int, tuple[int, str]], balances: dict[int, int],
     tills: list[_Till],
 ) -> None:
     member_id, card_number = cards[basket.member]
-    at = start + dt.timedelta(seconds=basket.offset)
-    clock.at = at
+    at = start + dt.timedelta(seconds=basket.offset)  # the sale's time, and its "now"
     till = tills[basket.store]
     receipt = commit_checkout(session, settings, BasketIn(
         store_id=till.store_id, currency=CURRENCY,
@@ -404,7 +381,7 @@ def _replay_one(
         card_number=card_number,
         redeem_points=redemption(basket, balances.get(member_id, 0), settings.point_value_minor),
         occurred_at=at, till_id=till.till_id, external_ref=EXTERNAL_REF.format(basket.index),
-    ))
+    ), now=at)
     balances[member_id] = receipt.balance_after
 
 

@@ -284,7 +284,7 @@ def test_lines_a_sale_cannot_have_are_refused_for_that_sale_only(client, shop):
 def test_catalog_ids_are_read_ahead_in_chunks_and_then_not_again(app, db, shop):
     from sqlalchemy import event
 
-    from loyalty.checkout.services import PREFETCH_CHUNK, _products, prefetch_catalog_ids
+    from loyalty.checkout.pricing import PREFETCH_CHUNK, _products, prefetch_catalog_ids
     from loyalty.db import reference_snapshot
 
     engine = app.extensions["loyalty.db"].engine

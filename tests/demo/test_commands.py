@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -11,9 +12,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select
 
+from loyalty.baskets.models import Basket
 from loyalty.cli import main
+from loyalty.demo.plan import DAY, MIN_DAYS, ChainSpec, build_plan
 
 
 def _env(database_url: str, instance: Path) -> dict[str, str]:
@@ -38,6 +43,37 @@ def test_seed_command_seeds_once_then_does_nothing(database_url, tmp_path):
     second = CliRunner().invoke(main, args, env=env)
     assert second.exit_code == 0, second.output
     assert "nothing to do" in second.output
+
+
+def test_seed_command_seeds_the_shortest_history_it_allows(database_url, tmp_path):
+    """``--days 14``, the least the command's own message allows, seeds a chain (it crashed)."""
+    env = _env(database_url, tmp_path / "instance")
+    args = ["demo", "seed", "--members", "12", "--baskets", "40", "--days", "14"]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "seeded 12 members and 40 baskets" in result.output
+    state = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
+    assert state["spec"]["days"] == 14
+    start, end = (dt.date.fromisoformat(state[k]) for k in ("history_start", "history_end"))
+    assert end - start == dt.timedelta(days=14)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            first, last, count = conn.execute(
+                select(func.min(Basket.occurred_at), func.max(Basket.occurred_at),
+                       func.count())).one()
+    finally:
+        engine.dispose()
+    assert count == 40
+    # Dates come back naive from SQLite's text: compare the calendar days, chain time zone.
+    assert start - dt.timedelta(days=1) <= first.date() and last.date() <= end
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plans_of_the_shortest_history_keep_every_member_inside_it(seed):
+    plan = build_plan(ChainSpec(members=40, baskets=200, days=MIN_DAYS, seed=seed))
+    assert all(m.joined_offset < DAY for m in plan.members)
+    assert all(0 <= b.offset < MIN_DAYS * DAY for b in plan.baskets)
 
 
 def test_seed_command_refuses_a_nonsense_size(database_url, tmp_path):
