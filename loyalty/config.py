@@ -40,6 +40,8 @@ class Settings:
     # presumed dead (its worker crashed) and may be taken over.
     idempotency_stale_seconds: int = 120
     max_body_bytes: int = 1024 * 1024
+    # A staff sign-in session lasts this long (a shift and a margin); sign in again after.
+    staff_session_hours: int = 12
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     testing: bool = False

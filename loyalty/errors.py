@@ -105,3 +105,9 @@ class SigningKeyMissing(DomainError):
     """The configured coupon signing key file is absent: an operator must create it."""
 
     code, status, title = "signing_key_missing", 503, "The coupon signing key is not installed"
+
+
+class NotASession(Conflict):
+    """Sign-out was asked with a long-lived API token, which no sign-in opened."""
+
+    code, title = "not_a_session", "This token is not a sign-in session"
