@@ -15,6 +15,7 @@ from loyalty.auth.principal import enforce_policy
 from loyalty.config import Settings
 from loyalty.extensions import Database, api
 from loyalty.http import init_http
+from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
 
 API_PREFIX = "/api/v1"
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_http(app)  # after the API: our problem+json handlers replace flask-smorest's
     _init_tasks(app, settings)
     _init_web(app)
+    init_limits(app, settings)  # last: it wraps the views the API and the pages registered
     return app
 
 
