@@ -11,6 +11,7 @@ import logging
 
 from flask import Flask, request
 
+from loyalty.audit.reads import init_read_audit
 from loyalty.auth.principal import enforce_policy
 from loyalty.config import Settings
 from loyalty.extensions import Database, api
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _init_api(app)
     init_http(app)  # after the API: our problem+json handlers replace flask-smorest's
+    init_read_audit(app)  # after init_http, so its events are in the request's commit
     _init_tasks(app, settings)
     _init_web(app)
     init_limits(app, settings)  # last: it wraps the views the API and the pages registered
