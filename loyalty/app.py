@@ -11,10 +11,12 @@ import logging
 
 from flask import Flask, request
 
+from loyalty.audit.reads import init_read_audit
 from loyalty.auth.principal import enforce_policy
 from loyalty.config import Settings
 from loyalty.extensions import Database, api
 from loyalty.http import init_http
+from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
 
 API_PREFIX = "/api/v1"
@@ -46,8 +48,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _init_api(app)
     init_http(app)  # after the API: our problem+json handlers replace flask-smorest's
+    init_read_audit(app)  # after init_http, so its events are in the request's commit
     _init_tasks(app, settings)
     _init_web(app)
+    init_limits(app, settings)  # last: it wraps the views the API and the pages registered
     return app
 
 

@@ -45,6 +45,17 @@ class Settings:
     # presumed dead (its worker crashed) and may be taken over.
     idempotency_stale_seconds: int = 120
     max_body_bytes: int = 1024 * 1024
+    # A staff sign-in session lasts this long (a shift and a margin); sign in again after.
+    staff_session_hours: int = 12
+    # Rate limits (``limits`` notation, ";" between several), see loyalty/limits.py: sign-in
+    # attempts per account and client address, and per address over all accounts; look-ups of
+    # card numbers or coupon codes that miss, per caller and address.
+    sign_in_limit_per_account: str = "10 per minute; 30 per hour"
+    sign_in_limit_per_address: str = "60 per minute"
+    lookup_miss_limit: str = "30 per minute"
+    # Reverse proxies in front that append to X-Forwarded-For (nginx: 1).  0 trusts none, and
+    # the client address the limits key on is the connection's.
+    trusted_proxies: int = 0
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     testing: bool = False

@@ -119,3 +119,9 @@ class PointsCapExceeded(InvalidInput):
     prices are trusted, but not without limit (docs/POINTS.md, "Limits")."""
 
     code, title = "points_cap_exceeded", "The basket would earn more points than one sale may"
+
+
+class NotASession(Conflict):
+    """Sign-out was asked with a long-lived API token, which no sign-in opened."""
+
+    code, title = "not_a_session", "This token is not a sign-in session"

@@ -1,7 +1,13 @@
 """Structured (one JSON object per line) logging, with card numbers scrubbed as a last resort.
 
 The code never logs card numbers on purpose; the scrubber is the belt to those braces: any run
-of 13-19 digits (optionally split by spaces or dashes) that passes the Luhn check is masked.
+of 13-19 digits (optionally split by single spaces or dashes) that passes the Luhn check is
+masked, whatever its prefix (a fuel or store card is as private as a bank card), also when it
+stands next to other numbers.
+
+What is not masked is a run that is part of an ordinary number: digits after a decimal point or
+comma (Celery's ``0.0123456789012345s``), the integer part of a decimal, or a piece of a longer
+run of digits.  A card number is never written as a fraction, so nothing private slips through.
 """
 
 from __future__ import annotations
@@ -11,7 +17,16 @@ import logging
 import re
 import sys
 
-_DIGITS = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A run of digits, single spaces and dashes, not glued to a decimal point (the fraction or the
+# integer part of an ordinary number) nor to more digits.
+_DIGITS = re.compile(
+    r"(?<!\d)(?<!\d\.)"
+    r"(?:\d[ -]?){12,}\d"
+    r"(?!\d)(?!\.\d)"
+)
+_GROUP = re.compile(r"\d+")
+MASK = "[card number removed]"
+_LONGEST_CHECKED = 1000  # characters of one run of digit groups
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -24,12 +39,42 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def scrub(text: str) -> str:
-    def mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return "[card number removed]" if _luhn_ok(digits) else match.group()
+def _card_windows(run: str) -> list[tuple[int, int]]:
+    """Where ``run`` holds card numbers: the leftmost, longest stretches of whole digit groups
+    of 13-19 digits that pass Luhn.  Whole groups, because a quantity written next to a spaced
+    card number (``2 4111 1111 1111 1111``) must not hide it."""
+    groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
+    windows: list[tuple[int, int]] = []
+    i = 0
+    while i < len(groups):
+        best, digits = None, ""
+        for j in range(i, len(groups)):
+            digits += run[groups[j][0]:groups[j][1]]
+            if len(digits) > 19:  # bounded: a long run of short groups costs linear time
+                break
+            if len(digits) >= 13 and _luhn_ok(digits):
+                best = j
+        if best is None:
+            i += 1
+            continue
+        windows.append((groups[i][0], groups[best][1]))
+        i = best + 1
+    return windows
 
-    return _DIGITS.sub(mask, text)
+
+def _mask_run(run: str) -> str:
+    if len(run) > _LONGEST_CHECKED:
+        return MASK  # no one writes numbers so; checking every window would cost too much
+    out, last = [], 0
+    for start, end in _card_windows(run):
+        out += [run[last:start], MASK]
+        last = end
+    out.append(run[last:])
+    return "".join(out)
+
+
+def scrub(text: str) -> str:
+    return _DIGITS.sub(lambda match: _mask_run(match.group()), text)
 
 
 class JsonFormatter(logging.Formatter):

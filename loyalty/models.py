@@ -10,7 +10,7 @@ from loyalty.ledger.models import Account, AccountKind, Entry, Lot, Posting, Pos
 from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
 from loyalty.outbox.models import OutboxMessage
 from loyalty.rules.models import EarningRule, RuleKind
-from loyalty.staff.models import Role, StaffUser
+from loyalty.staff.models import Role, StaffSession, StaffUser
 from loyalty.stores.models import Store, Till
 from loyalty.tiers.models import Tier
 
@@ -19,5 +19,5 @@ __all__ = [
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
     "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "OfferKind",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
-    "RuleKind", "StaffUser", "Store", "Till", "Tier",
+    "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

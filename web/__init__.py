@@ -14,4 +14,6 @@ def init_app(app: Flask) -> None:
     from web.pages import bp
 
     init_i18n(app)
+    # The staff session's token rides in the session cookie: never sent cross-site on a POST.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.register_blueprint(bp)

@@ -54,6 +54,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # staff: a store manager sees their store's staff and adds cashiers to it only
     "staff.list_staff": BACK_OFFICE,
     "staff.add_staff": BACK_OFFICE,
+    "staff.sign_out": STAFF,  # ends the session whose token signs the request
 }
 
 # Reachable with no credentials at all.

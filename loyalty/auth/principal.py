@@ -12,6 +12,7 @@ from loyalty.auth.tokens import hash_token
 from loyalty.errors import Forbidden, Unauthorized
 from loyalty.http import db_session
 from loyalty.staff.models import StaffUser
+from loyalty.staff.services import SESSION_TOKEN_PREFIX, live_session
 from loyalty.stores.models import Till
 
 
@@ -21,6 +22,7 @@ class Principal:
     id: int
     role: str
     store_id: int | None  # None: not bound to one store (admin, marketer)
+    session_id: int | None = None  # the staff sign-in session used, if not an API token
 
     @property
     def actor(self) -> str:
@@ -53,6 +55,12 @@ def _bearer_token() -> str | None:
 def _resolve(token: str) -> Principal | None:
     digest = hash_token(token)
     session = db_session()
+    if token.startswith(SESSION_TOKEN_PREFIX + "_"):  # one lookup, in the sessions' table
+        found = live_session(session, digest)
+        if found is None:
+            return None
+        user, signed_in = found
+        return Principal("staff", user.id, user.role.value, user.store_id, signed_in.id)
     till = session.scalar(select(Till).where(Till.token_hash == digest))
     if till is not None:
         if till.revoked_at is not None:

@@ -7,11 +7,14 @@ password get the same 401.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from flask import current_app
 from flask_smorest import Blueprint
 
 from loyalty.auth.policy import MANAGER
 from loyalty.auth.principal import Principal, current_principal
-from loyalty.errors import Forbidden
+from loyalty.errors import Forbidden, NotASession
 from loyalty.http import db_session
 from loyalty.staff import schemas, services
 from loyalty.staff.models import Role
@@ -49,9 +52,28 @@ def add_staff(data: dict):  # type: ignore[no-untyped-def]
 @blp.arguments(schemas.SignInSchema)
 @blp.response(201, schemas.StaffSessionSchema)
 def sign_in(data: dict):  # type: ignore[no-untyped-def]
-    """Exchange username and password for a fresh API token (it replaces any older one)."""
-    user, token = services.sign_in_staff(db_session(), data["username"], data["password"])
+    """Exchange username and password for the token of a new session (shown once).
+
+    Other sessions of the same account, and its API token, keep working.  The session expires
+    after ``LOYALTY_STAFF_SESSION_HOURS``.  Rate-limited per account and per client address
+    (429 with ``Retry-After``)."""
+    hours = current_app.extensions["loyalty.settings"].staff_session_hours
+    user, token = services.sign_in_staff(db_session(), data["username"], data["password"],
+                                         lifetime=dt.timedelta(hours=hours))
     return {"token": token, "staff": user}
+
+
+@blp.route("/sessions/current", methods=["DELETE"])
+@blp.response(204)
+def sign_out():  # type: ignore[no-untyped-def]
+    """Sign out: end the session whose token signs this request, and only that one.
+
+    A long-lived API token is not a session (``not_a_session``, 409): it is replaced with
+    ``loyalty staff token`` or ended by deactivating the account."""
+    principal = current_principal()
+    if principal.session_id is None:
+        raise NotASession("this token is an API token: replace it with `loyalty staff token`")
+    services.end_staff_session(db_session(), principal.session_id, actor=principal.actor)
 
 
 def _own_store_cashier(principal: Principal, role: Role, store_id: int | None) -> int:

@@ -30,3 +30,21 @@ class StaffUser(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """One signed-in device of a staff user: its own bearer token, its own expiry.
+
+    Signing in opens one more; signing out ends only the one used.  The long-lived API token
+    of :class:`StaffUser` (``loyalty staff token``, the demo's printed tokens) is separate and
+    untouched by either.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)

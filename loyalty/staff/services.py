@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
 from loyalty.auth.tokens import hash_token, new_token
+from loyalty.db import utcnow
 from loyalty.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from loyalty.staff.models import Role, StaffUser
+from loyalty.staff.models import Role, StaffSession, StaffUser
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 STORE_BOUND = {Role.STORE_MANAGER, Role.CASHIER}
 MIN_PASSWORD = 10
+SESSION_TOKEN_PREFIX = "session"  # noqa: S105 - a prefix, not a secret: says which table
 
 
 def add_staff(
@@ -89,11 +92,56 @@ def authenticate_staff(session: Session, username: str, password: str) -> StaffU
     return user
 
 
-def sign_in_staff(session: Session, username: str, password: str) -> tuple[StaffUser, str]:
-    """Check the password and hand out a fresh API token (shown once).  A user holds one
-    token at a time: signing in again ends the previous token.  Audit-logged."""
-    user = authenticate_staff(session, username, password)
-    return user, issue_api_token(session, user, actor=f"staff:{user.id}")
+def sign_in_staff(
+    session: Session, username: str, password: str, lifetime: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> tuple[StaffUser, str]:
+    """Check the password and open a new session for the user; its token is shown once.
+
+    Signing in never ends anything: the user's other sessions (another till, a phone) and the
+    long-lived API token keep working.  The user's sessions that have ended or expired are
+    deleted here, so the table holds only live ones.  Audit-logged."""
+    user = authenticate_staff(session, username, password)  # refuses a deactivated user
+    now = now or utcnow()
+    session.execute(delete(StaffSession).where(
+        StaffSession.staff_id == user.id,
+        or_(StaffSession.ended_at.is_not(None), StaffSession.expires_at <= now),
+    ))
+    token = new_token(SESSION_TOKEN_PREFIX)
+    opened = StaffSession(staff_id=user.id, token_hash=hash_token(token), created_at=now,
+                          expires_at=now + lifetime)
+    session.add(opened)
+    session.flush()
+    record_event(session, f"staff:{user.id}", "staff.sign_in", f"staff:{user.id}",
+                 session_id=opened.id, expires_at=opened.expires_at.isoformat())
+    return user, token
+
+
+def live_session(
+    session: Session, token_hash: str, now: dt.datetime | None = None
+) -> tuple[StaffUser, StaffSession] | None:
+    """The active user and the session of this token, if it has neither ended nor expired."""
+    row = session.execute(
+        select(StaffUser, StaffSession)
+        .join(StaffSession, StaffSession.staff_id == StaffUser.id)
+        .where(StaffSession.token_hash == token_hash, StaffSession.ended_at.is_(None),
+               StaffSession.expires_at > (now or utcnow()), StaffUser.active.is_(True))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def end_staff_session(
+    session: Session, session_id: int, actor: str, now: dt.datetime | None = None
+) -> None:
+    """Sign out: end this one session (the user's others go on).  Ending it twice is a no-op.
+    Audit-logged."""
+    ended = session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    ).rowcount
+    if ended:
+        record_event(session, actor, "staff.sign_out", actor, session_id=session_id)
 
 
 def get_staff(session: Session, username: str) -> StaffUser:
@@ -113,12 +161,16 @@ def list_staff(session: Session, store_id: int | None = None) -> list[StaffUser]
 
 def deactivate_staff(session: Session, username: str, actor: str = "cli") -> StaffUser:
     """Switch an account off: it can neither sign in nor use its API token, which is also
-    dropped (so reactivating it later would not revive an old token).  The row stays, because
-    audit events and adjustments name it.  Deactivating twice is a no-op.  Audit-logged."""
+    dropped (so reactivating it later would not revive an old token), nor any of its sessions,
+    which end.  The row stays, because audit events and adjustments name it.  Deactivating
+    twice is a no-op.  Audit-logged."""
     user = get_staff(session, username)
     if user.active:
         user.active = False
         user.api_token_hash = None
+        session.execute(update(StaffSession)
+                        .where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
+                        .values(ended_at=utcnow()))
         session.flush()
         record_event(session, actor, "staff.deactivate", f"staff:{user.id}")
     return user

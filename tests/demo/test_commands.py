@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -98,22 +100,39 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
         [str(Path(sys.executable).parent / "loyalty"), "demo", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    base = f"http://127.0.0.1:{port}"
+    admin = next(p for p in state["staff"] if p["username"] == "admin")
     try:
-        page = _get_when_up(f"http://127.0.0.1:{port}/?lang=fa", server)
+        sign_in_page = _get_when_up(f"{base}/?lang=fa", server)  # figures need a sign-in
+        assert 'dir="rtl"' in sign_in_page and "DXB-01" not in sign_in_page
+        page = _sign_in_and_open(base, admin["username"], admin["password"], "/?lang=fa")
         assert 'dir="rtl"' in page
         assert "DXB-01" in page
+        # The API token the demo printed for the same account still works after the sign-in.
+        request = urllib.request.Request(f"{base}/api/v1/stores",
+                                         headers={"Authorization": f"Bearer {admin['api_token']}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - our own server
+            assert resp.status == 200
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/" in output
     assert f"http://127.0.0.1:{port}/api/v1/openapi.json" in output
-    admin = next(p for p in state["staff"] if p["username"] == "admin")
     assert admin["password"] in output and admin["api_token"] in output
     assert all(t["token"] in output for t in state["tills"])
     assert "curl -s -X POST" in output and "Idempotency-Key" in output
     simulate = next(line for line in output.splitlines() if "pos-agent simulate" in line)
     assert f"--back-office http://127.0.0.1:{port}" in simulate
     assert f"--token {state['tills'][0]['token']}" in simulate and "--card 9871" in simulate
+
+
+def _sign_in_and_open(base: str, username: str, password: str, path: str) -> str:
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with browser.open(f"{base}/sign-in", data=form, timeout=10) as resp:  # follows the redirect
+        assert resp.status == 200
+    with browser.open(f"{base}{path}", timeout=10) as resp:
+        return resp.read().decode()
 
 
 def _get_when_up(url: str, server: subprocess.Popen, timeout: float = 30) -> str:

@@ -39,15 +39,6 @@ def test_sign_in_returns_a_token_that_works(client, amal):
     assert client.get(STAFF, headers=auth(token)).status_code == 403
 
 
-def test_signing_in_again_ends_the_previous_token(client, amal):
-    first = _sign_in(client, "amal", PASSWORD).json["token"]
-    second = _sign_in(client, "amal", PASSWORD).json["token"]
-    assert first != second
-    ledger = "/api/v1/members/999/ledger"
-    assert client.get(ledger, headers=auth(first)).status_code == 401
-    assert client.get(ledger, headers=auth(second)).status_code == 404
-
-
 def test_a_wrong_sign_in_gives_no_hint_which_part_was_wrong(client, db, amal):
     add_staff(db, "gone", PASSWORD, Role.CASHIER, amal.store_id)
     deactivate_staff(db, "gone")

@@ -1,4 +1,7 @@
-"""The landing page: the chain at a glance, in English, Arabic and Persian."""
+"""The landing page: the chain at a glance, in English, Arabic and Persian, for signed-in staff.
+
+(Who may see it, and the sign-in form: tests/web/test_sign_in.py.)
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,16 @@ from loyalty.db import utcnow
 from loyalty.ledger.models import PostingKind
 from loyalty.ledger.services import PostingRequest, earn_points, expire_points, spend_points
 from tests.factories import make_member, make_store
+from tests.web.signing_in import sign_in_browser
 from web.overview import chain_overview
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TRANSLATIONS = WEB / "translations"
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(client, db) -> None:  # type: ignore[no-untyped-def]
+    sign_in_browser(client, db)
 
 
 def html_root(page: str) -> str:
