@@ -105,3 +105,7 @@ class SigningKeyMissing(DomainError):
     """The configured coupon signing key file is absent: an operator must create it."""
 
     code, status, title = "signing_key_missing", 503, "The coupon signing key is not installed"
+
+
+class RuleOverlaps(Conflict):
+    code, title = "rule_overlaps", "Another earning rule covers the same target at that time"
