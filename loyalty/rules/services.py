@@ -19,7 +19,6 @@ from loyalty.rules.engine import Rule
 from loyalty.rules.models import EarningRule, RuleKind
 from loyalty.stores.models import Store
 
-
 # Every integer a rule keeps fits a 32-bit column on both databases.
 MAX_INT = 2**31 - 1
 _RATE = re.compile(r"^\s*(\d{1,9})(?:([./])(\d{1,9}))?\s*$")
