@@ -24,5 +24,6 @@ def catalog(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
     report = import_catalog(db, enumerate(ROWS, start=2))
     assert not report.errors
-    db.commit()
-    return {c.code: c.id for c in db.scalars(select(Category))}
+    ids = {c.code: c.id for c in db.scalars(select(Category))}
+    db.commit()  # end the read too: on SQLite an open transaction holds the write lock
+    return ids
