@@ -110,9 +110,9 @@ def describe(session: Session, rule: EarningRule) -> str:
     target = (f"store {get_store(session, rule.store_id).code}" if rule.store_id
               else f"category {session.get(Category, rule.category_id).code}"
               if rule.category_id else f"sku {rule.sku}" if rule.sku else "every line")
-    until = rule.valid_to.isoformat() if rule.valid_to else "open"
+    until = rule.valid_to.isoformat(timespec="seconds") if rule.valid_to else "open"
     return (f"{rule.kind.value:<9} {effect:<22} {target:<24} {rule.currency or 'any'}  "
-            f"{rule.valid_from.isoformat()} .. {until}  {rule.name}")
+            f"{rule.valid_from.isoformat(timespec='seconds')} .. {until}  {rule.name}")
 
 
 def _category_id(session: Session, code: str | None) -> int | None:
