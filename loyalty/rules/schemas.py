@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from loyalty.errors import InvalidInput
 from loyalty.rules.models import RuleKind
-from loyalty.rules.services import MAX_INT, parse_rate, rate_text
+from loyalty.rules.services import EARLIEST, LATEST, MAX_INT, parse_rate, rate_text
 
-# Rules are for this century; far-off years only overflow time zone arithmetic.
-MOMENTS = validate.Range(dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
-                         dt.datetime(2200, 1, 1, tzinfo=dt.UTC))
+MOMENTS = validate.Range(EARLIEST, LATEST)
 ID = validate.Range(1, MAX_INT)
 
 

@@ -21,6 +21,9 @@ from loyalty.stores.models import Store
 
 # Every integer a rule keeps fits a 32-bit column on both databases.
 MAX_INT = 2**31 - 1
+# Validity windows are for this era; far-off years only overflow time zone arithmetic.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 _RATE = re.compile(r"^\s*(\d{1,9})(?:([./])(\d{1,9}))?\s*$")
 # Which optional fields each kind takes; anything else given for it is refused, not ignored.
 _TAKES: dict[RuleKind, frozenset[str]] = {
@@ -92,8 +95,8 @@ def add_earning_rule(
         raise InvalidInput("rates, multipliers and minimum spend cannot be negative")
     if max(rate.numerator, rate.denominator, multiplier, min_spend) > MAX_INT:
         raise InvalidInput(f"rates, multipliers and minimum spend are at most {MAX_INT}")
-    valid_from = valid_from or utcnow()
-    if valid_to is not None and valid_to <= valid_from:
+    valid_from = _moment("valid_from", valid_from or utcnow())
+    if valid_to is not None and _moment("valid_to", valid_to) <= valid_from:
         raise InvalidInput("valid_to must be after valid_from")
     rule = EarningRule(
         name=_label("rule name", name, EarningRule.name.type.length),
@@ -104,7 +107,7 @@ def add_earning_rule(
         min_spend_minor=min_spend,
         multiplier_permille=multiplier,
         category_id=category_id,
-        sku=sku,
+        sku=None if sku is None else _label("SKU", sku, EarningRule.sku.type.length),
         store_id=store_id,
         valid_from=valid_from,
         valid_to=valid_to,
@@ -125,10 +128,10 @@ def end_earning_rule(session: Session, rule_id: int, at: dt.datetime | None = No
     A rule can be ended sooner than planned, never later (that would edit the past of a rule
     that said it had ended); ``at`` may not precede its start.  Effects: ``valid_to`` set, one
     audit event ``rule.end``."""
-    rule = session.get(EarningRule, rule_id)
+    rule = session.get(EarningRule, rule_id) if 0 < rule_id <= MAX_INT else None
     if rule is None:
         raise NotFound(f"no earning rule {rule_id}")
-    at = at or utcnow()
+    at = _moment("at", at or utcnow())
     if rule.valid_to is not None and rule.valid_to <= at:
         raise Conflict(f"earning rule {rule_id} has already ended ({rule.valid_to.isoformat()})")
     if at < rule.valid_from:
@@ -169,10 +172,10 @@ def _check_fields(kind: RuleKind, given: set[str]) -> None:
 
 
 def _check_target_exists(session: Session, rule: EarningRule) -> None:
-    if rule.store_id is not None and session.get(Store, rule.store_id) is None:
-        raise InvalidInput(f"no store {rule.store_id}")
-    if rule.category_id is not None and session.get(Category, rule.category_id) is None:
-        raise InvalidInput(f"no category {rule.category_id}")
+    for what, model, ref in (("store", Store, rule.store_id),
+                             ("category", Category, rule.category_id)):
+        if ref is not None and (not 0 < ref <= MAX_INT or session.get(model, ref) is None):
+            raise InvalidInput(f"no {what} {ref}")
     if rule.sku is not None and session.scalar(
             select(Product.id).where(Product.sku == rule.sku)) is None:
         raise InvalidInput(f"no product with SKU {rule.sku!r} in the catalog "
@@ -198,6 +201,14 @@ def _check_no_overlap(session: Session, rule: EarningRule) -> None:
     if clash is not None:
         raise RuleOverlaps(f"earning rule {clash.id} ({clash.name!r}) covers the same "
                            "target at the same time; end it first", rule_id=clash.id)
+
+
+def _moment(what: str, moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{what} needs a timezone offset")
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidInput(f"{what} must fall between {EARLIEST.year} and {LATEST.year}")
+    return moment
 
 
 def _currency(currency: str | None) -> str | None:

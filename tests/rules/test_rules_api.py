@@ -116,6 +116,7 @@ ILL_FORMED = [
     pytest.param({"kind": "base", "valid_from": LATER, "valid_to": SOON},
                  "valid_to must be after valid_from", id="window backwards"),
     pytest.param({"kind": "base", "name": "tab\there"}, "printable", id="control character"),
+    pytest.param({"kind": "product", "sku": "MI\x00LK"}, "SKU must have", id="NUL in a SKU"),
 ]
 
 
@@ -185,3 +186,9 @@ def test_a_rule_added_through_the_api_earns_at_the_next_checkout(client, db, sho
     assert added.status_code == 201, added.json
     after = commit(client, shop, basket(shop), "after").json
     assert after["points_earned"] == 43  # 13 AED of milk x3 + 4 AED of bread
+
+
+@pytest.mark.parametrize("rule_id", [0, 2**31, 2**63])
+def test_ending_an_id_out_of_range_is_404(client, chain, rule_id):
+    answer = client.post(f"{RULES}/{rule_id}/end", json={}, headers=chain.headers(ADMIN))
+    assert answer.status_code == 404 and answer.json["code"] == "not_found"

@@ -64,6 +64,7 @@ def test_add_list_and_end_rules(app, db, chain, catalog):
     (["store", "x", "--store", "NOPE", "--multiplier-permille", "2000"], "no store 'NOPE'"),
     (["product", "x", "--sku", "NOPE"], "no product with SKU 'NOPE'"),
     (["base", "x", "--from", "2030-01-01T00:00"], "needs a timezone offset"),
+    (["base", "x", "--from", "0001-01-01T00:00+05:00"], "must fall between 1970 and 2200"),
     (["base", "x", "--multiplier-permille", "-5"], "does not take multiplier_permille"),
     (["category", "x", "--category", "grocery", "--multiplier-permille", "-5"],
      "cannot be negative"),
