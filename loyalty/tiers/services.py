@@ -56,25 +56,18 @@ def set_tier_ladder(session: Session, ladder: Sequence[TierSpec], actor: str = "
     _check_ladder(ladder)
     existing = {t.code: t for t in _tiers(session)}
     removed = [t for code, t in existing.items() if code not in {s.code for s in ladder}]
-    if removed:
-        held = session.scalar(select(func.count()).select_from(Member)
-                              .where(Member.tier_id.in_([t.id for t in removed])))
-        if held:
-            codes = ", ".join(t.code for t in removed)
-            raise Conflict(f"{held} member(s) hold tier(s) {codes}: keep them in the ladder")
+    _check_unheld(session, removed)
     # Ranks are unique: park every existing tier out of the way before renumbering.
     for tier in existing.values():
         tier.rank = -tier.id
     session.flush()
     for tier in removed:
         session.delete(tier)
-    session.flush()
     result = []
     for rank, spec in enumerate(ladder, start=1):
         tier = existing.get(spec.code) or Tier(code=spec.code)
-        tier.name, tier.rank = spec.name, rank
-        tier.min_spend_minor, tier.multiplier_permille = spec.min_spend_minor, \
-            spec.multiplier_permille
+        tier.name, tier.rank, tier.min_spend_minor = spec.name, rank, spec.min_spend_minor
+        tier.multiplier_permille = spec.multiplier_permille
         session.add(tier)
         result.append(tier)
     session.flush()
@@ -102,6 +95,16 @@ def add_tier(
 def list_tiers(session: Session) -> list[Tier]:
     """The ladder, lowest rank first."""
     return _tiers(session)
+
+
+def _check_unheld(session: Session, tiers: Sequence[Tier]) -> None:
+    if not tiers:
+        return
+    held = session.scalar(select(func.count()).select_from(Member)
+                          .where(Member.tier_id.in_([t.id for t in tiers])))
+    if held:
+        codes = ", ".join(t.code for t in tiers)
+        raise Conflict(f"{held} member(s) hold tier(s) {codes}: keep them in the ladder")
 
 
 def _check_ladder(ladder: Sequence[TierSpec]) -> None:
