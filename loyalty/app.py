@@ -15,6 +15,7 @@ from loyalty.audit.reads import init_read_audit
 from loyalty.auth.principal import enforce_policy
 from loyalty.config import Settings
 from loyalty.extensions import Database, api
+from loyalty.health import api as health_api
 from loyalty.http import init_http
 from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
@@ -24,6 +25,7 @@ API_PREFIX = "/api/v1"
 # One flask-smorest blueprint per slice, each in ``loyalty/<slice>/api.py`` as ``blp``.
 API_SLICES = (
     "cards", "members", "ledger", "checkout", "coupons", "catalog", "stores", "staff",
+    "rules", "tiers",
 )
 
 
@@ -60,6 +62,8 @@ def _init_api(app: Flask) -> None:
     for name in API_SLICES:
         module = importlib.import_module(f"loyalty.{name}.api")
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.URL_PREFIX}")
+    # Outside /api/v1: probes need no token (enforce_policy guards the API prefix only).
+    api.register_blueprint(health_api.blp, url_prefix=health_api.URL_PREFIX)
 
     @app.before_request
     def _authorise_api() -> None:

@@ -20,7 +20,8 @@ from loyalty.errors import DomainError
 
 # Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``.
 SLICE_COMMANDS = (
-    "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo",
+    "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo", "rules",
+    "tiers",
 )
 
 

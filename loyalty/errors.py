@@ -125,3 +125,7 @@ class NotASession(Conflict):
     """Sign-out was asked with a long-lived API token, which no sign-in opened."""
 
     code, title = "not_a_session", "This token is not a sign-in session"
+
+
+class RuleOverlaps(Conflict):
+    code, title = "rule_overlaps", "Another earning rule covers the same target at that time"

@@ -55,6 +55,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "staff.list_staff": BACK_OFFICE,
     "staff.add_staff": BACK_OFFICE,
     "staff.sign_out": STAFF,  # ends the session whose token signs the request
+    # earning rules and tiers: programme terms, set at HQ by admins; managers and marketers
+    # may read them
+    "rules.list_rules": frozenset({ADMIN, MANAGER, MARKETER}),
+    "rules.add_rule": frozenset({ADMIN}),
+    "rules.end_rule": frozenset({ADMIN}),
+    "tiers.list_tiers": frozenset({ADMIN, MANAGER, MARKETER}),
+    "tiers.set_tiers": frozenset({ADMIN}),
 }
 
 # Reachable with no credentials at all.

@@ -53,7 +53,7 @@ from loyalty.staff.models import Role
 from loyalty.staff.services import add_staff, issue_api_token
 from loyalty.stores.models import Store, Till
 from loyalty.stores.services import add_till, create_store
-from loyalty.tiers.services import add_tier
+from loyalty.tiers.services import TierSpec, set_tier_ladder
 
 STATE_FILE = "demo-credentials.json"
 CHAIN_TIMEZONE = ZoneInfo("Asia/Dubai")
@@ -281,8 +281,8 @@ def add_demo_programme(
                          category_id=categories[category].id, valid_from=launch)
     add_earning_rule(session, "Tobacco earns no points", RuleKind.EXCLUSION,
                      category_id=categories[EXCLUDED_CATEGORY].id, valid_from=launch)
-    for code, name, rank, spend, permille in TIERS:
-        add_tier(session, code, name, rank, spend, permille)
+    set_tier_ladder(session, [TierSpec(code, name, spend, permille)
+                              for code, name, _rank, spend, permille in TIERS])
 
 
 def add_demo_members(

@@ -9,13 +9,16 @@ per review, so a quiet month never drops a Platinum member straight to no tier.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from loyalty.audit.services import record_event
 from loyalty.baskets.models import Basket, BasketReturn
 from loyalty.db import remembered
 from loyalty.errors import Conflict, InvalidInput
@@ -26,19 +29,106 @@ WINDOW = dt.timedelta(days=365)
 _T = TypeVar("_T")
 
 
+MAX_INT = 2**31 - 1
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One rung of the ladder as an operator gives it; its rank is its place in the ladder."""
+
+    code: str
+    name: str
+    min_spend_minor: int
+    multiplier_permille: int = 1000
+
+
+def set_tier_ladder(session: Session, ladder: Sequence[TierSpec], actor: str = "cli"
+                    ) -> list[Tier]:
+    """Make the tier ladder exactly ``ladder``, lowest first (ranks 1, 2, ...).
+
+    Tiers are matched by code: a code already known keeps its id (and its members), a new code
+    is added, a code left out is removed, which is refused while a member holds it.
+    Invariants: codes unique (letters, digits, ``_``, ``-``), names given, thresholds strictly
+    increasing from the first tier up, multipliers positive.  Members keep the tier they hold
+    until their spend lifts them (checkout) or the monthly review moves them.
+    Effects: tiers added, changed or removed; one audit event ``tier.set``."""
+    _check_ladder(ladder)
+    existing = {t.code: t for t in _tiers(session)}
+    removed = [t for code, t in existing.items() if code not in {s.code for s in ladder}]
+    _check_unheld(session, removed)
+    # Ranks are unique: park every existing tier out of the way before renumbering.
+    for tier in existing.values():
+        tier.rank = -tier.id
+    session.flush()
+    for tier in removed:
+        session.delete(tier)
+    result = []
+    for rank, spec in enumerate(ladder, start=1):
+        tier = existing.get(spec.code) or Tier(code=spec.code)
+        tier.name, tier.rank, tier.min_spend_minor = spec.name, rank, spec.min_spend_minor
+        tier.multiplier_permille = spec.multiplier_permille
+        session.add(tier)
+        result.append(tier)
+    session.flush()
+    record_event(session, actor, "tier.set", "tier_ladder", tiers=[
+        [s.code, s.min_spend_minor, s.multiplier_permille] for s in ladder])
+    return result
+
+
 def add_tier(
     session: Session, code: str, name: str, rank: int, min_spend_minor: int,
-    multiplier_permille: int = 1000,
+    multiplier_permille: int = 1000, actor: str = "cli",
 ) -> Tier:
-    if min_spend_minor < 0 or multiplier_permille < 0:
-        raise InvalidInput("threshold and multiplier cannot be negative")
-    if session.scalar(select(Tier.id).where((Tier.code == code) | (Tier.rank == rank))):
+    """Add one tier to the ladder at ``rank``'s place (through :func:`set_tier_ladder`, so the
+    same invariants hold)."""
+    tiers = _tiers(session)
+    if any(t.code == code or t.rank == rank for t in tiers):
         raise Conflict(f"a tier with code {code!r} or rank {rank} exists")
-    tier = Tier(code=code, name=name, rank=rank, min_spend_minor=min_spend_minor,
-                multiplier_permille=multiplier_permille)
-    session.add(tier)
-    session.flush()
-    return tier
+    ladder = [(t.rank, TierSpec(t.code, t.name, t.min_spend_minor, t.multiplier_permille))
+              for t in tiers]
+    ladder.append((rank, TierSpec(code, name, min_spend_minor, multiplier_permille)))
+    placed = set_tier_ladder(session, [spec for _rank, spec in sorted(ladder)], actor)
+    return next(t for t in placed if t.code == code)
+
+
+def list_tiers(session: Session) -> list[Tier]:
+    """The ladder, lowest rank first."""
+    return _tiers(session)
+
+
+def _check_unheld(session: Session, tiers: Sequence[Tier]) -> None:
+    if not tiers:
+        return
+    held = session.scalar(select(func.count()).select_from(Member)
+                          .where(Member.tier_id.in_([t.id for t in tiers])))
+    if held:
+        codes = ", ".join(t.code for t in tiers)
+        raise Conflict(f"{held} member(s) hold tier(s) {codes}: keep them in the ladder")
+
+
+def _check_ladder(ladder: Sequence[TierSpec]) -> None:
+    codes = [s.code for s in ladder]
+    bad = next((c for c in codes if not _CODE.match(c)), None)
+    if bad is not None:
+        raise InvalidInput(f"tier code {bad!r}: 1 to 32 letters, digits, '_' or '-'")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("tier codes must be unique within the ladder")
+    for spec in ladder:
+        if (not spec.name.strip() or len(spec.name) > Tier.name.type.length
+                or any(ord(c) < 32 for c in spec.name)):
+            raise InvalidInput(f"tier {spec.code}: the name must have 1 to "
+                               f"{Tier.name.type.length} printable characters")
+        if not 0 <= spec.min_spend_minor <= MAX_INT:
+            raise InvalidInput(f"tier {spec.code}: the threshold must be 0 to {MAX_INT}")
+        if not 0 < spec.multiplier_permille <= MAX_INT:
+            raise InvalidInput(f"tier {spec.code}: the multiplier must be positive "
+                               "(per mille: 1000 is x1)")
+    for lower, higher in zip(ladder, ladder[1:], strict=False):
+        if higher.min_spend_minor <= lower.min_spend_minor:
+            raise InvalidInput(f"tier thresholds must increase up the ladder: {higher.code} "
+                               f"({higher.min_spend_minor}) is not above {lower.code} "
+                               f"({lower.min_spend_minor})")
 
 
 def trailing_spend(session: Session, member_id: int, at: dt.datetime) -> int:

@@ -1,0 +1,35 @@
+"""Tier schemas: the ladder as an admin sets it and reads it."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, post_load, validate
+
+from loyalty.tiers.services import MAX_INT, TierSpec
+
+
+class TierInSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    min_spend_minor = fields.Integer(required=True, strict=True,
+                                     validate=validate.Range(0, MAX_INT))
+    multiplier_permille = fields.Integer(load_default=1000, strict=True,
+                                         validate=validate.Range(1, MAX_INT))
+
+    @post_load
+    def spec(self, data: dict, **_: object) -> TierSpec:
+        return TierSpec(**data)
+
+
+class LadderInSchema(Schema):
+    tiers = fields.List(fields.Nested(TierInSchema), required=True,
+                        validate=validate.Length(1, 50),
+                        metadata={"description": "lowest first; thresholds must increase"})
+
+
+class TierSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    rank = fields.Integer()
+    min_spend_minor = fields.Integer()
+    multiplier_permille = fields.Integer()
