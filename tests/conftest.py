@@ -41,8 +41,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+def database_template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """Migrate once per worker; return the URL tests copy (SQLite) or truncate (PostgreSQL)."""
+    # xdist's worker_id fixture, without needing xdist (``-p no:xdist`` runs as "master").
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid", "master")
     if not PG_URL:
         path = tmp_path_factory.mktemp("template") / "template.db"
         upgrade(f"sqlite:///{path}")

@@ -10,13 +10,15 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import func, select, text
+import pytest
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalty.db import utcnow
 from loyalty.ledger.models import Account, AccountKind, PostingKind
 from loyalty.ledger.services import PostingRequest, earn_points
 from loyalty.ledger.verify import verify_ledger
+from loyalty.migrations import upgrade
 from tests.factories import make_member
 
 
@@ -74,3 +76,18 @@ def test_two_first_earnings_racing_share_one_issued_account(settings, sessions, 
             Account.kind == AccountKind.ISSUED, Account.member_id.is_(None)))
         assert issued == 1
         assert verify_ledger(check) == []
+
+
+@pytest.mark.sqlite_only  # the migration's check is plain SQL; PostgreSQL runs it on every template
+def test_the_migration_says_plainly_when_the_race_was_already_lost(tmp_path):
+    url = f"sqlite:///{tmp_path / 'raced.db'}"
+    upgrade(url, "0001")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for _ in range(2):
+            conn.execute(text("INSERT INTO account (kind, member_id, balance) "
+                              "VALUES ('issued', NULL, 0)"))
+    engine.dispose()
+
+    with pytest.raises(RuntimeError, match=r"more than one programme account.*issued \(2"):
+        upgrade(url)
