@@ -1,18 +1,28 @@
 # Two commands matter: `make demo` and `make test`.  Both set up what they need first.
-PYTHON ?= python3
+# `make help` lists the targets and the variables below (each documented after its `##`).
+PYTHON ?= python3## the interpreter that makes .venv (3.11 or newer)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-PYTEST_WORKERS ?= 2
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test## PostgreSQL for test-postgres: a server and a database to connect to first
+TEST_DB_PREFIX ?= loyalty_test## names of the PostgreSQL databases the tests create (PREFIX_WORKER_PID)
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15## Redis database for the tests (give each checkout its own)
+TEST_STACK_REDIS_URL ?= redis://127.0.0.1:6379/13## Redis database for the production-stack test, flushed by it (one per checkout)
+PYTEST_WORKERS ?= 2## parallel test processes (pytest-xdist)
+BENCH ?=## one benchmark for `make bench`: checkout or agent (empty: all)
+
+# What every test run is handed, so two checkouts on one machine never share a database.
+TEST_ENV := LOYALTY_TEST_DB_PREFIX=$(TEST_DB_PREFIX) LOYALTY_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	LOYALTY_TEST_STACK_REDIS_URL=$(TEST_STACK_REDIS_URL)
 
 .PHONY: demo test test-sqlite test-postgres lint bench clean help
 
-help:
-	@echo "make demo   - set up, seed the demo chain and serve on http://127.0.0.1:5000"
-	@echo "make test   - set up and run the tests on SQLite and on PostgreSQL"
-	@echo "make lint   - ruff and the import-linter contract"
-	@echo "make bench  - benchmarks (production stack on PostgreSQL)"
+help: ## list the targets and the variables a user may set
+	@echo "Targets:"
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo ""
+	@echo "Variables (make test PYTEST_WORKERS=4 TEST_REDIS_URL=redis://127.0.0.1:6379/9):"
+	@awk -F ' *[?]= *|## *' '/^[A-Z_]+ *[?]=.*##/ {printf "  %-21s %s\n  %-21s default: %s\n", $$1, $$3, "", ($$2 == "" ? "(empty)" : $$2)}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,25 +30,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) ## set up, seed the demo chain and serve it on http://127.0.0.1:5000 (Ctrl-C stops)
 	$(BIN)/loyalty db upgrade
 	$(BIN)/loyalty demo seed
 	$(BIN)/loyalty demo serve
 
-test: $(STAMP) test-sqlite test-postgres
+test: $(STAMP) test-sqlite test-postgres ## set up and run the tests on SQLite, then on PostgreSQL
 
-test-sqlite: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench
+test-sqlite: $(STAMP) ## the tests on SQLite only
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench
 
-test-postgres: $(STAMP)
-	LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench -m "not sqlite_only"
+test-postgres: $(STAMP) ## the tests on PostgreSQL only (PG_TEST_URL)
+	$(TEST_ENV) LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench -m "not sqlite_only"
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff and the import-linter contracts
 	$(BIN)/ruff check loyalty pos_agent web tests
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(STAMP) ## benchmarks against the production stack on PostgreSQL (BENCH)
 	$(BIN)/python -m tests.bench $(BENCH)
 
-clean:
+clean: ## remove .venv, instance/ (the demo's data and keys) and pytest's cache
 	rm -rf $(VENV) instance .pytest_cache

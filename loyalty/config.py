@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -94,16 +95,41 @@ class Settings:
             if missing:
                 names = ", ".join(PREFIX + n.upper() for n in missing)
                 raise SettingsError(f"production settings need {names}")
-        self.instance_path.mkdir(parents=True, exist_ok=True)
+        return replace(self, secret_key=self.secret_key or self._embedded_secret_key())
+
+    def _embedded_secret_key(self) -> str:
+        """The key in ``instance/secret_key``, made on first start.  Two processes starting at
+        once (``make demo``'s web server and worker) must agree on one key, and no other user
+        may read it even for a moment: the file appears whole, mode 0600, or not at all."""
         secret_file = self.instance_path / "secret_key"
         if not secret_file.exists():
-            secret_file.write_text(secrets.token_urlsafe(48))
-            secret_file.chmod(0o600)
-        return replace(self, secret_key=self.secret_key or secret_file.read_text().strip())
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            _create_private_file(secret_file, secrets.token_urlsafe(48).encode())
+        key = secret_file.read_text().strip()
+        if not key:
+            raise SettingsError(f"{secret_file} is empty: delete it to make a new key")
+        return key
 
     @property
     def coupon_key_path(self) -> Path:
         return Path(self.coupon_signing_key_file or self.instance_path / "coupon_signing_key.pem")
+
+
+def _create_private_file(path: Path, content: bytes) -> None:
+    """Write ``content`` to a temporary file (mode 0600 from its creation), then hard-link it to
+    ``path``: the link fails if another process linked first, and its content wins."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
 
 
 def _parse(name: str, kind: object, raw: str) -> object:

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable, Mapping
 
 # A run of digits, single spaces and dashes, not glued to a decimal point (the fraction or the
 # integer part of an ordinary number) nor to more digits.
@@ -99,3 +100,31 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+
+
+class RoutineTaskFilter(logging.Filter):
+    """Drops Celery's INFO lines about routine periodic tasks: beat's "Sending due task", the
+    worker's "received" and "succeeded".  The outbox relay runs every two seconds, so idle
+    processes would print three lines every two seconds and bury everything else; the relay
+    logs for itself when it delivers something, and warnings and errors always pass."""
+
+    def __init__(self, task_names: Iterable[str]) -> None:
+        super().__init__()
+        self.task_names = frozenset(task_names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith("celery."):
+            return True
+        # Celery passes the task's name as an argument: a dict for the worker's lines
+        # ("Task %(name)s[%(id)s] received"), a tuple for beat's.
+        args = record.args.values() if isinstance(record.args, Mapping) else record.args or ()
+        return not any(isinstance(arg, str) and arg in self.task_names for arg in args)
+
+
+def quiet_routine_tasks(task_names: Iterable[str]) -> None:
+    """Filter :class:`RoutineTaskFilter` into the JSON handler that configure_logging set up
+    (a handler's filter also sees what child loggers propagate, a logger's would not)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, JsonFormatter) and not any(
+                isinstance(f, RoutineTaskFilter) for f in handler.filters):
+            handler.addFilter(RoutineTaskFilter(task_names))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 import loyalty
 from loyalty.config import Settings
 from loyalty.extensions import database
+from loyalty.logging_setup import quiet_routine_tasks
 from loyalty.outbox.services import PENDING_FLAG
 from loyalty.outbox.tasks import deliver_outbox, relaying_in_process
 
@@ -54,6 +55,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3000},
     },
 }
+
+# Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and
+# succeeds): left out of the log, or an idle stack prints three lines every two seconds.
+ROUTINE_TASKS = frozenset({"outbox.relay"})
 
 # Publishing to a broker that is down must fail fast: the outbox row waits and is retried.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25,
@@ -87,6 +92,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
                                broker_url="memory://")
         _relay_after_commit(app)
     else:
+        quiet_routine_tasks(ROUTINE_TASKS)
         celery_app.conf.update(
             broker_url=settings.redis_url,
             broker_connection_retry_on_startup=True,

@@ -9,6 +9,7 @@ Tests commit for real, because locking and idempotency are what they check.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,10 @@ from loyalty.migrations import upgrade
 from tests.services import service_missing
 
 PG_URL = os.environ.get("LOYALTY_TEST_DATABASE_URL", "")
+# `make test TEST_DB_PREFIX=...`: a checkout's own names, to tell its databases from another's.
+DB_PREFIX = os.environ.get("LOYALTY_TEST_DB_PREFIX", "loyalty_test")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", DB_PREFIX):
+    raise pytest.UsageError(f"LOYALTY_TEST_DB_PREFIX={DB_PREFIX!r}: use a-z, 0-9 and _ only")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -36,15 +41,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+def database_template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """Migrate once per worker; return the URL tests copy (SQLite) or truncate (PostgreSQL)."""
+    # xdist's worker_id fixture, without needing xdist (``-p no:xdist`` runs as "master").
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid", "master")
     if not PG_URL:
         path = tmp_path_factory.mktemp("template") / "template.db"
         upgrade(f"sqlite:///{path}")
         yield f"sqlite:///{path}"
         return
     # Unique per process: two test runs at once on one server must not share a database.
-    name = f"loyalty_test_{worker_id}_{os.getpid()}"
+    name = f"{DB_PREFIX}_{worker_id}_{os.getpid()}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -13,7 +13,10 @@ import pytest
 PG_ADMIN_URL = os.environ.get(
     "LOYALTY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# Each checkout on a machine gives its own databases (`make test TEST_REDIS_URL=...`).
 REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The production-stack test runs a worker on the default queue and flushes this database.
+STACK_REDIS_URL = os.environ.get("LOYALTY_TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def service_missing(what: str, error: Exception) -> None:
@@ -23,11 +26,11 @@ def service_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-def require_redis() -> str:
+def require_redis(url: str = REDIS_URL) -> str:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        service_missing("Redis at " + REDIS_URL, exc)
-    return REDIS_URL
+        service_missing("Redis at " + url, exc)
+    return url

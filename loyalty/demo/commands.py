@@ -77,8 +77,9 @@ def serve(ctx: Context, host: str, port: int, flask_server: bool) -> None:
     sys.stdout.flush()
     if not flask_server and importlib.util.find_spec("gunicorn") is not None:
         # Threads in one worker per core: SQLite (the embedded default) serialises writers.
-        argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2",
-                "--threads", "4", "--access-logfile", "-", "loyalty.wsgi:app"]
+        argv = [sys.executable, "-m", "gunicorn", "-c", "python:loyalty.demo.gunicorn_conf",
+                "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
+                "--access-logfile", "-", "loyalty.wsgi:app"]
         os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, fixed arguments
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 

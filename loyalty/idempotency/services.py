@@ -6,6 +6,10 @@ stored in the same transaction as the effect, so "effect done" and "response rem
 never disagree.  If the request fails, the claim is released and the key may be retried.  If
 the process dies between claim and commit, the claim goes stale and may be taken over.
 
+A claim is owned by whoever holds its ``claimed_at``: a takeover writes a new one, so the first
+owner, merely slow rather than dead, can neither complete the key (:func:`complete_key` refuses
+and its effect is rolled back: the sale is recorded once) nor release the new owner's claim.
+
 Outcomes for a key already seen:
   same body, completed      -> the original response, nothing new written
   different body            -> 422 idempotency_key_reused
@@ -31,23 +35,28 @@ MAX_KEY_LENGTH = 200
 
 # Every mutating call from a till claims and completes a key: plain statements, built once.
 _RECORD = IdempotencyRecord.__table__
-_INSERT_CLAIM = insert(_RECORD).returning(_RECORD.c.id)
+_INSERT_CLAIM = insert(_RECORD).returning(_RECORD.c.id, _RECORD.c.claimed_at)
 # The claim of a batch's sale, in the sale's own transaction: a key seen before inserts nothing
 # (and aborts nothing), and :func:`claim_key` then says what it is.  On PostgreSQL the same
 # statement defers the transaction's fsync (set_config(..., true) is SET LOCAL): one round trip
 # per sale instead of two.
 _CLAIM_NEW_SQL = ("INSERT INTO idempotency_record (scope, key, fingerprint, claimed_at) "
                   "SELECT :scope, :key, :fingerprint, :claimed_at WHERE {deferred} "
-                  "ON CONFLICT (scope, key) DO NOTHING RETURNING id")
+                  "ON CONFLICT (scope, key) DO NOTHING RETURNING id, claimed_at")
 _CLAIM_NEW = {
     dialect: text(_CLAIM_NEW_SQL.format(deferred=deferred)).bindparams(
         bindparam("claimed_at", type_=_RECORD.c.claimed_at.type))
+    .columns(_RECORD.c.id, _RECORD.c.claimed_at)
     for dialect, deferred in (
         ("postgresql", "set_config('synchronous_commit', 'off', true) IS NOT NULL"),
         ("sqlite", "true"),  # WAL with synchronous=NORMAL already (see defer_fsync)
     )
 }
-_COMPLETE = (update(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
+# Only the claim's owner completes it, once: a claim taken over has a newer ``claimed_at``.
+_OWNED = (_RECORD.c.id == bindparam("record_id"),
+          _RECORD.c.claimed_at == bindparam("owner_claimed_at"),
+          _RECORD.c.completed_at.is_(None))
+_COMPLETE = (update(_RECORD).where(*_OWNED)
              .values(completed_at=bindparam("completed_at"),
                      response_status=bindparam("response_status"),
                      response_body=bindparam("response_body")))
@@ -56,6 +65,7 @@ _COMPLETE = (update(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
 @dataclass(frozen=True)
 class Claimed:
     record_id: int
+    claimed_at: dt.datetime  # the owner's mark: a takeover replaces it
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,9 @@ def claim_key(
         with unit_of_work(factory) as session:
             # A claim lost in a crash is harmless (no effect was written with it).
             defer_fsync(session)
-            return Claimed(session.connection().execute(_INSERT_CLAIM, {
-                "scope": scope, "key": key, "fingerprint": print_}).scalar_one())
+            row = session.connection().execute(_INSERT_CLAIM, {
+                "scope": scope, "key": key, "fingerprint": print_}).one()
+            return Claimed(row.id, row.claimed_at)
     except IntegrityError:
         pass
     with unit_of_work(factory) as session:
@@ -117,17 +128,19 @@ def claim_key(
             return Replay(record.response_status or 200, record.response_body or "")
         if record.claimed_at > utcnow() - stale_after:
             raise RequestInFlight()
-        # The first attempt died mid-flight: take the claim over, unless someone else just did.
+        # The first attempt died or stalled mid-flight: take the claim over, unless someone else
+        # just did.  Should the first attempt wake up, the new claimed_at tells it it lost.
+        now = utcnow()
         taken = session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == record.id,
                    IdempotencyRecord.claimed_at == record.claimed_at,
                    IdempotencyRecord.completed_at.is_(None))
-            .values(claimed_at=utcnow())
+            .values(claimed_at=now)
         ).rowcount
         if not taken:
             raise RequestInFlight()
-        return Claimed(record.id)
+        return Claimed(record.id, now)
 
 
 def claim_new_key(session: Session, scope: str, key: str, print_: str) -> Claimed | None:
@@ -146,7 +159,7 @@ def claim_new_key(session: Session, scope: str, key: str, print_: str) -> Claime
     conn = session.connection()
     row = conn.execute(_CLAIM_NEW[conn.dialect.name], {
         "scope": scope, "key": key, "fingerprint": print_, "claimed_at": utcnow()}).first()
-    return Claimed(row[0]) if row else None
+    return Claimed(row.id, row.claimed_at) if row else None
 
 
 def defer_fsync(session: Session) -> None:
@@ -174,16 +187,22 @@ def make_durable(factory: sessionmaker[Session]) -> None:
 
 
 def complete_key(session: Session, claim: Claimed, status: int, body: str) -> None:
-    """Remember the response, in the same transaction as the effect."""
-    session.connection().execute(_COMPLETE, {
-        "record_id": claim.record_id, "completed_at": utcnow(), "response_status": status,
-        "response_body": body})
+    """Remember the response, in the same transaction as the effect.
+
+    Raises RequestInFlight when the claim is no longer ours (taken over after going stale, by
+    a retry that is writing or has written the same effect): the caller must roll back.
+    """
+    completed = session.connection().execute(_COMPLETE, {
+        "record_id": claim.record_id, "owner_claimed_at": claim.claimed_at,
+        "completed_at": utcnow(), "response_status": status, "response_body": body}).rowcount
+    if completed != 1:
+        raise RequestInFlight("this request's claim on its Idempotency-Key went stale and was "
+                              "taken over by a retry; ask again for the retry's answer")
 
 
 def release_key(factory: sessionmaker[Session], claim: Claimed) -> None:
-    """The request failed: forget the claim so the till may retry with the same key."""
+    """The request failed: forget the claim so the till may retry with the same key (unless
+    it was taken over meanwhile: the new owner's claim stays)."""
     with unit_of_work(factory) as session:
-        session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id,
-                                            IdempotencyRecord.completed_at.is_(None))
-        )
+        session.connection().execute(delete(_RECORD).where(*_OWNED), {
+            "record_id": claim.record_id, "owner_claimed_at": claim.claimed_at})

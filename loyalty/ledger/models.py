@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.db import Base, str_enum, utcnow
@@ -40,6 +40,12 @@ class Account(Base):
     are summed on demand, so checkouts never queue on one hot programme row."""
 
     __tablename__ = "account"
+    # One programme account of each kind: two first postings of a kind racing on a fresh
+    # database would otherwise each create one (see ledger.services.programme_account_id).
+    __table_args__ = (
+        Index("uq_account_programme_kind", "kind", unique=True,
+              postgresql_where=text("member_id IS NULL"), sqlite_where=text("member_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, 12))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -64,14 +65,30 @@ def programme_account_id(session: Session, kind: AccountKind) -> int:
     pending = session.info.setdefault(_PENDING, {})
     if kind in pending:
         return pending[kind][1]
-    account_id = session.scalar(
-        select(Account.id).where(Account.kind == kind, Account.member_id.is_(None))
-    )
+    account_id = session.scalar(_PROGRAMME_ACCOUNT, {"kind": kind})
     if account_id is None:
-        account_id = session.connection().execute(
-            insert(_ACCOUNT).values(kind=kind, member_id=None, balance=0).returning(_ACCOUNT.c.id)
-        ).scalar_one()
+        account_id = _create_programme_account(session, kind)
     pending[kind] = (bind, account_id)
+    return account_id
+
+
+_PROGRAMME_ACCOUNT = select(Account.id).where(Account.kind == bindparam("kind"),
+                                              Account.member_id.is_(None))
+_INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _create_programme_account(session: Session, kind: AccountKind) -> int:
+    """Insert the account unless a concurrent transaction did first (the unique index
+    ``uq_account_programme_kind`` waits for it to commit), then read whichever row stands."""
+    conn = session.connection()
+    statement = (_INSERT_BY_DIALECT[conn.dialect.name](_ACCOUNT)
+                 .values(kind=kind, member_id=None, balance=0)
+                 .on_conflict_do_nothing(index_elements=["kind"],
+                                         index_where=_ACCOUNT.c.member_id.is_(None))
+                 .returning(_ACCOUNT.c.id))
+    account_id = conn.execute(statement).scalar()
+    if account_id is None:  # lost the race: the winner's row is committed and visible now
+        account_id = conn.execute(_PROGRAMME_ACCOUNT, {"kind": kind}).scalar_one()
     return account_id
 
 

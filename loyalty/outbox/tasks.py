@@ -92,4 +92,6 @@ def relay() -> int:
     if report.failed:
         log.warning("outbox relay: %d delivered, stopped at a failure: %s",
                     len(report.delivered), report.last_error)
+    elif report.delivered:  # Celery's own lines about this task are filtered (ROUTINE_TASKS)
+        log.info("outbox relay: %d delivered", len(report.delivered))
     return len(report.delivered)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -146,3 +147,43 @@ def _get_when_up(url: str, server: subprocess.Popen, timeout: float = 30) -> str
         except OSError:
             time.sleep(0.2)
     raise AssertionError("serve did not answer in time")
+
+
+def test_ctrl_c_stops_serve_at_once_though_a_browser_holds_connections(chain):
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground group: master and workers."""
+    settings = chain.app.extensions["loyalty.settings"]
+    port = _free_port()
+    env = {**os.environ, **_env(settings.database_url, Path(settings.instance_path))}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "loyalty"), "demo", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own group, as a terminal's foreground job
+    )
+    browser: list[socket.socket] = []
+    try:
+        _get_when_up(f"http://127.0.0.1:{port}/api/v1/openapi.json", server)
+        browser = _browser_connections(port)
+        os.killpg(server.pid, signal.SIGINT)
+        started = time.monotonic()
+        output, _ = server.communicate(timeout=40)
+        took = time.monotonic() - started
+    finally:
+        for conn in browser:
+            conn.close()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.communicate()
+    assert server.returncode == 0, output
+    assert took < 4, f"Ctrl-C took {took:.1f} s"
+    assert "SIGKILL" not in output and "out of memory" not in output, output
+
+
+def _browser_connections(port: int) -> list[socket.socket]:
+    """What a browser leaves open: a keep-alive connection after a page, and connections made
+    ahead of need that have sent nothing yet."""
+    kept = socket.create_connection(("127.0.0.1", port))
+    kept.sendall(f"GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    kept.recv(1)
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    time.sleep(0.5)  # accepted by the workers' threads
+    return [kept, *idle]

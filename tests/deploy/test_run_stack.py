@@ -14,12 +14,11 @@ import urllib.request
 
 import pytest
 import redis
-from sqlalchemy.engine import make_url
 
 from loyalty.db import unit_of_work
 from loyalty.ledger.services import member_balance
 from loyalty.outbox.services import enqueue
-from tests.services import require_redis
+from tests.services import STACK_REDIS_URL, require_redis
 from tests.tasks.helpers import (
     ROOT,
     app_env,
@@ -31,9 +30,6 @@ from tests.tasks.helpers import (
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-# A Redis database of its own: the stack's worker listens on the default queue.
-STACK_REDIS_DB = 13
 
 
 def _answers(url: str) -> bool:
@@ -50,7 +46,8 @@ def _balance(factory, member_id: int) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_run_stack_serves_runs_tasks_and_stops_on_sigterm(db, settings, tmp_path):
-    redis_url = str(make_url(require_redis()).set(database=str(STACK_REDIS_DB)))
+    # A Redis database of its own: the stack's worker listens on the default queue.
+    redis_url = require_redis(STACK_REDIS_URL)
     redis.Redis.from_url(redis_url).flushdb()  # no messages left over from an earlier run
     member_id = member_with_points(db, settings, 40, days_ago=400)
     db.commit()
