@@ -1,7 +1,7 @@
 """staff sessions: one row per sign-in, each with its own token and expiry
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03 12:45:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import loyalty.db
 
 
-revision = '0005'
-down_revision = '0001'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

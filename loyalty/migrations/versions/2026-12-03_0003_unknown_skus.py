@@ -3,8 +3,8 @@
 A till may sell a SKU the catalog does not know; the sale is kept and the SKU counted here
 (loyalty.catalog.models.UnknownSku).
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-03 12:50:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import loyalty.db
 
-revision = '0004'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
