@@ -83,7 +83,7 @@ def test_a_coupon_qr_scanned_offline_is_estimated_and_redeemed_on_replay(
     code, payload = _issue_coupon(bo, db, settings)
     proxy = Proxy(address(bo.url))  # the till's way to the back office, cut below
     scanner = VirtualDevice.open("scanner")
-    config = agent_config(tmp_path, proxy.url, bo.token, timeout=0.5, devices=[
+    config = agent_config(tmp_path, proxy.url, bo.token, timeout=3.0, devices=[
         {"name": "scanner", "kind": "serial", "url": scanner.path}])
     agent = Agent(config, slip_sink=lambda slip, printer: None)
     try:
