@@ -132,7 +132,9 @@ class FakeBackOffice:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = NOW
+        # The cache stamps fetched_at with the real clock: start from the real time of this
+        # test, not of the import (a long suite runs past the five minutes of allowed skew).
+        self.now = dt.datetime.now(dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now
