@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _init_api(app: Flask) -> None:
-    api.init_app(app, spec_kwargs=spec_kwargs())
+    api.init_app(app, spec_kwargs=spec_kwargs(app))
     init_docs(app, api, API_PREFIX)
     for name in API_SLICES:
         module = importlib.import_module(f"loyalty.{name}.api")

@@ -18,12 +18,14 @@ from typing import Any
 
 from apispec import BasePlugin
 from flask import Flask, Response, send_from_directory
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
+from webargs.flaskparser import FlaskParser, abort
 
 from loyalty.auth.policy import PUBLIC
+from loyalty.schema_fields import INT32_MAX
 
 PROBLEM_JSON = "application/problem+json"
 BEARER = "bearerAuth"
@@ -54,15 +56,31 @@ class ProblemSchema(Schema):
                                                   "field, e.g. {\"json\": {\"name\": [...]}}"})
 
 
+# The header a till sends with every mutating call (loyalty.idempotency.edge).
+_IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": True,
+    "description": "The till's key for this sale or return: the same key with the same body "
+                   "replays the first answer, never a second effect",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+
+
 class EdgeDocPlugin(BasePlugin):
-    """Adds to every operation its security and the error answers the edge gives to all."""
+    """Adds to every operation its security, the error answers the edge gives to all, and
+    what the edge reads besides the schemas (the Idempotency-Key header, the page bound)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None,
                          **kwargs: Any) -> None:
         rule = kwargs.get("rule")
         endpoint = rule.endpoint if rule is not None else None
+        view = self.app.view_functions.get(endpoint or "")
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
+            self._parameters(operation, view)
+            self._body(operation)
             if endpoint in PUBLIC:
                 operation["security"] = []
             else:
@@ -74,9 +92,53 @@ class EdgeDocPlugin(BasePlugin):
             if "requestBody" in operation:
                 responses.setdefault("415", "UNSUPPORTED_MEDIA_TYPE")
 
+    def _parameters(self, operation: dict, view: Any) -> None:
+        parameters = operation.setdefault("parameters", [])
+        for parameter in parameters:
+            if parameter.get("in") == "query" and parameter.get("name") == "page":
+                parameter.setdefault("schema", {})["maximum"] = MAX_PAGE
+        if getattr(view, "idempotency_key_header", False):
+            parameters.append(dict(_IDEMPOTENCY_KEY))
+            operation["responses"].setdefault("400", "BAD_REQUEST")
+
+    def _body(self, operation: dict) -> None:
+        """A body whose schema requires no field may be left out: the view reads it as {}
+        (a PATCH that changes nothing, a card blocked without a reason)."""
+        body = operation.get("requestBody")
+        if body is None:
+            return
+        for media in body.get("content", {}).values():
+            ref = media.get("schema", {})
+            name = ref.get("$ref", "").rpartition("/")[2] if isinstance(ref, dict) else ""
+            schema = self.spec.components.schemas.get(name, {}) if name else {}
+            if name and not schema.get("required"):
+                body["required"] = False
+
+    def init_spec(self, spec: Any) -> None:
+        super().init_spec(spec)
+        self.spec = spec
+
+
+MAX_PAGE = INT32_MAX  # past it, the offset of a page would overflow a 64-bit integer
+
+
+class BoundedPages(FlaskParser):
+    """flask-smorest's page/page_size parser, refusing a page past :data:`MAX_PAGE` (422)
+    instead of handing the database an offset it cannot hold."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        params = super().parse(*args, **kwargs)
+        if params.page > MAX_PAGE:
+            abort(422, messages={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
+        return params
+
 
 class LoyaltyApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def register_blueprint(self, blp: Blueprint, **options: Any) -> None:
+        blp.PAGINATION_ARGUMENTS_PARSER = BoundedPages()
+        super().register_blueprint(blp, **options)
 
     def _register_responses(self) -> None:
         """flask-smorest's, with our media type and the headers some errors carry."""
@@ -116,8 +178,8 @@ def api_settings(prefix: str) -> dict[str, Any]:
     }
 
 
-def spec_kwargs() -> dict[str, Any]:
-    return {"extra_plugins": [EdgeDocPlugin()]}
+def spec_kwargs(app: Flask) -> dict[str, Any]:
+    return {"extra_plugins": [EdgeDocPlugin(app)]}
 
 
 def init_docs(app: Flask, api: Api, prefix: str) -> None:

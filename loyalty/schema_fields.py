@@ -51,6 +51,16 @@ class Email(_StorableText, fields.Email):
     default_error_messages = {"unstorable": "{problem}"}
 
 
+class Boolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: not ``1``, ``"yes"`` or ``"on"``, which the document
+    does not allow and a client sending them has most likely confused with another field."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):  # 1 == True: a truthy set alone would let 1 in
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Integer(fields.Integer):
     """An integer that fits a 32-bit ``INTEGER`` column, unless the field names wider bounds.
 

@@ -80,7 +80,7 @@ class BasketInSchema(Schema):
     occurred_at = db_fields.AwareDateTime(load_default=None)
     external_ref = db_fields.String(load_default=None, validate=validate.Length(1, 64))
     # Made while the till was offline (docs/OFFLINE.md); only true or false, never "yes".
-    offline = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    offline = db_fields.Boolean(load_default=False)
 
     @validates_schema
     def offline_needs_its_time(self, data: dict, **_: object) -> None:

@@ -36,7 +36,7 @@ class IssueCouponSchema(Schema):
     min_spend_minor = db_fields.Integer(load_default=0, strict=True,
                                         validate=validate.Range(0, MAX_AMOUNT_MINOR))
     store_id = db_fields.Id(load_default=None, strict=True, validate=validate.Range(1))
-    exclusive = fields.Boolean(load_default=False)
+    exclusive = db_fields.Boolean(load_default=False)
     valid_from = db_fields.AwareDateTime(load_default=None)
     valid_to = db_fields.AwareDateTime(load_default=None)
     valid_days = db_fields.Integer(load_default=None, strict=True,

@@ -95,7 +95,7 @@ class MemberSearchArgs(Schema):
 
 class ConsentInSchema(Schema):
     channel = db_fields.String(required=True, validate=validate.OneOf(_CHANNELS))
-    granted = fields.Boolean(required=True)
+    granted = db_fields.Boolean(required=True)
     text_version = db_fields.String(required=True, validate=validate.Length(1, 32))
 
 
