@@ -78,6 +78,8 @@ class EdgeDocPlugin(BasePlugin):
         endpoint = rule.endpoint if rule is not None else None
         view = self.app.view_functions.get(endpoint or "")
         for operation in (operations or {}).values():
+            if endpoint:  # the policy's name for it (loyalty.auth.policy), unique per view
+                operation.setdefault("operationId", endpoint)
             responses = operation.setdefault("responses", {})
             self._parameters(operation, view)
             self._body(operation)
