@@ -53,9 +53,10 @@ def _plain_lines(value: object) -> list[LineIn] | None:
         sku, quantity = item.get("sku"), item.get("quantity")
         price, discount = item.get("unit_price_minor"), item.get("discount_minor", 0)
         if not (type(sku) is str and 1 <= len(sku) <= MAX_SKU_LENGTH
+                and db_fields.storable_text_error(sku) is None
                 and type(quantity) is int and 1 <= quantity <= MAX_QUANTITY
                 and type(price) is int and 0 <= price <= MAX_UNIT_PRICE_MINOR
-                and type(discount) is int and discount >= 0):
+                and type(discount) is int and 0 <= discount <= db_fields.INT32_MAX):
             return None
         lines.append(LineIn(sku, quantity, price, discount))
     return lines
