@@ -14,6 +14,7 @@ typed (the engine also hides bound parameters: ``hide_parameters``).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
@@ -93,8 +94,11 @@ def _answer(status: int, code: str, title: str, detail: str | None = None,
 
 
 def _prefers_html() -> bool:
-    """A browser navigating (``Accept: text/html,...,*/*;q=0.8``), not an API client (JSON,
-    ``*/*`` or no Accept at all: those keep problem+json)."""
+    """A browser navigating (a GET with ``Accept: text/html,...,*/*;q=0.8``), not an API
+    client (JSON, ``*/*`` or no Accept at all: those keep problem+json).  Writes are API calls
+    whatever they accept: a batch answers each item with the problem as JSON."""
+    if request.method not in ("GET", "HEAD"):
+        return False
     offered = (PROBLEM_JSON, "application/json", "text/html")
     return request.accept_mimetypes.best_match(offered) == "text/html"
 
@@ -113,8 +117,8 @@ def _http_error(exc: HTTPException) -> Response:
         extra["errors"] = messages
         if status == 422:
             code = "invalid_input"
-    if status == 400 and "JSON" in (exc.description or ""):
-        code = "malformed_json"
+    if status == 400 and "JSON" in f"{exc.description} {messages or ''}":
+        code = "malformed_json"  # webargs says so in its messages: {"json": ["Invalid JSON..."]}
     # Keep what the exception says in headers (405's Allow, 429's Retry-After), not its type.
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     return _answer(status, code, exc.name, exc.description, headers, **extra)
@@ -167,6 +171,20 @@ def _constraint_fields(exc: DBAPIError, message: str) -> list[str]:
         if table is not None:
             return sorted(key.parent.name for key in table.foreign_keys)
     return []
+
+
+def _recursion(exc: RecursionError) -> Response:
+    """A JSON body nested deeper than the parser recurses (``[[[[...]]]]``, well within the
+    size limit) is malformed input, not a server fault."""
+    if request.is_json:
+        try:
+            json.loads(request.get_data())
+        except RecursionError:
+            return _answer(400, "malformed_json", "Bad Request", "the JSON body is nested "
+                           "too deeply")
+        except ValueError:
+            pass
+    return _unexpected(exc)
 
 
 def _unexpected(exc: Exception) -> Response:
@@ -229,6 +247,7 @@ def init_http(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IntegrityError, _database_error)
     app.register_error_handler(DataError, _database_error)
+    app.register_error_handler(RecursionError, _recursion)
     if not app.testing or not app.config.get("PROPAGATE_EXCEPTIONS"):
         app.register_error_handler(Exception, _unexpected)
     app.after_request(commit_or_rollback)

@@ -124,6 +124,14 @@ def test_numbers_past_the_database_range_are_refused(client, shop, who, method, 
     assert resp.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize("body", [b'{"name": "Layla", ', b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"name": ' + b"{" * 50_000 + b"}" * 50_000 + b"}"])
+def test_malformed_or_bottomless_json_is_400(client, shop, body):
+    resp = client.post(f"{API}/members", data=body, content_type="application/json",
+                       headers=shop.chain.headers("admin"))
+    assert (resp.status_code, resp.json["code"]) == (400, "malformed_json")
+
+
 def test_a_staff_member_of_a_store_that_does_not_exist_is_unknown_reference(client, shop):
     resp = _send(client, shop, "admin", "POST", "/staff", {
         "username": "omar", "password": "correct horse battery", "role": "cashier",
