@@ -16,9 +16,11 @@ from loyalty.auth.principal import enforce_policy
 from loyalty.config import Settings
 from loyalty.extensions import Database, api
 from loyalty.health import api as health_api
-from loyalty.http import init_http
+from loyalty.http import init_http, require_json_body
 from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
+from loyalty.openapi import api_settings, init_docs, spec_kwargs
+from loyalty.schema_fields import URL_CONVERTERS
 
 API_PREFIX = "/api/v1"
 
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     app = Flask("loyalty", instance_path=str(settings.instance_path.resolve()))
+    # Before any route: ids in paths fit the database's integers, text holds no NUL.
+    app.url_map.converters.update(URL_CONVERTERS)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -40,8 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         API_TITLE="Loyalty back office",
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
-        OPENAPI_URL_PREFIX=API_PREFIX,
-        OPENAPI_JSON_PATH="openapi.json",
+        **api_settings(API_PREFIX),
         JSON_SORT_KEYS=False,
     )
     app.extensions["loyalty.settings"] = settings
@@ -58,7 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _init_api(app: Flask) -> None:
-    api.init_app(app)
+    api.init_app(app, spec_kwargs=spec_kwargs(app))
+    init_docs(app, api, API_PREFIX)
     for name in API_SLICES:
         module = importlib.import_module(f"loyalty.{name}.api")
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.URL_PREFIX}")
@@ -69,6 +73,7 @@ def _init_api(app: Flask) -> None:
     def _authorise_api() -> None:
         if request.path.startswith(API_PREFIX):
             enforce_policy()
+            require_json_body()
 
 
 def _init_tasks(app: Flask, settings: Settings) -> None:

@@ -61,6 +61,9 @@ def utcnow() -> dt.datetime:
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs: Any) -> Engine:
+    # An error's message never carries the values bound to its statement: those can be what a
+    # person typed (a sign-in username, a member's name), and error messages end up in logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
         _configure_sqlite(engine, busy_timeout_ms)

@@ -41,6 +41,26 @@ class Unauthorized(DomainError):
     code, status, title = "unauthorized", 401, "Authentication required"
 
 
+class AlreadyExists(Conflict):
+    """A unique constraint refused the row: what was to be created exists (perhaps created a
+    moment ago by a request racing this one)."""
+
+    code, title = "already_exists", "It exists already"
+
+
+class UnknownReference(InvalidInput):
+    """A foreign key refused the row: an id sent names a row that does not exist."""
+
+    code, title = "unknown_reference", "A referenced record does not exist"
+
+
+class UnstorableValue(InvalidInput):
+    """The database refused a value as out of its range or form (a last line of defence:
+    the schema fields refuse these first)."""
+
+    code, title = "value_out_of_range", "A value is outside what can be stored"
+
+
 class UnknownCard(NotFound):
     code, title = "unknown_card", "No such loyalty card"
 

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
-from flask_smorest import Api
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalty.db import end_read_transaction, make_engine, make_session_factory
+from loyalty.openapi import LoyaltyApi
 
-api = Api()
+api = LoyaltyApi()
 
 
 class Database:

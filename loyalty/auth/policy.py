@@ -68,6 +68,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 PUBLIC: frozenset[str] = frozenset(
     {
         "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",  # Swagger UI at /api/v1/docs, and its files
+        "api_docs_assets",
         "coupons.public_key",
         "staff.sign_in",  # username + password in, API token out
     }

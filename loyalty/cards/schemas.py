@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from loyalty import schema_fields as db_fields
 from loyalty.cards.services import MAX_REASON_CHARS
 from loyalty.coupons.models import Coupon, OfferKind
 from loyalty.money import format_money
@@ -75,8 +76,8 @@ class CardSchema(Schema):
 class CardActionInSchema(Schema):
     """Why a card is blocked or replaced (kept on the card and in the audit log)."""
 
-    reason = fields.String(load_default=None, allow_none=True,
-                           validate=validate.Length(max=MAX_REASON_CHARS))
+    reason = db_fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=MAX_REASON_CHARS))
 
 
 class ReplacementSchema(Schema):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from loyalty import schema_fields as db_fields
+
 
 class CategoryRefSchema(Schema):
     id = fields.Integer()
@@ -24,7 +26,7 @@ class ProductSchema(Schema):
 
 
 class ProductListArgs(Schema):
-    updated_since = fields.AwareDateTime(
+    updated_since = db_fields.AwareDateTime(
         load_default=None,
         metadata={"description": "only products changed at or after this instant (ISO 8601 "
                                  "with offset); send the last updated_at you cached"},

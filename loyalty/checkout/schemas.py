@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from loyalty import schema_fields as db_fields
 from loyalty.checkout.services import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -23,12 +24,12 @@ MAX_BATCH = 100
 class LineInSchema(Schema):
     # Its limits are restated by _plain_lines: change both, from the same constants
     # (tests/checkout/test_line_fast_path.py holds them to the same answers).
-    sku = fields.String(required=True, validate=validate.Length(1, MAX_SKU_LENGTH))
-    quantity = fields.Integer(required=True, strict=True,
-                              validate=validate.Range(1, MAX_QUANTITY))
-    unit_price_minor = fields.Integer(required=True, strict=True,
-                                      validate=validate.Range(0, MAX_UNIT_PRICE_MINOR))
-    discount_minor = fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
+    sku = db_fields.String(required=True, validate=validate.Length(1, MAX_SKU_LENGTH))
+    quantity = db_fields.Integer(required=True, strict=True,
+                                 validate=validate.Range(1, MAX_QUANTITY))
+    unit_price_minor = db_fields.Integer(required=True, strict=True,
+                                         validate=validate.Range(0, MAX_UNIT_PRICE_MINOR))
+    discount_minor = db_fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
 
     @post_load
     def make(self, data: dict, **_: object) -> LineIn:
@@ -52,9 +53,10 @@ def _plain_lines(value: object) -> list[LineIn] | None:
         sku, quantity = item.get("sku"), item.get("quantity")
         price, discount = item.get("unit_price_minor"), item.get("discount_minor", 0)
         if not (type(sku) is str and 1 <= len(sku) <= MAX_SKU_LENGTH
+                and db_fields.storable_text_error(sku) is None
                 and type(quantity) is int and 1 <= quantity <= MAX_QUANTITY
                 and type(price) is int and 0 <= price <= MAX_UNIT_PRICE_MINOR
-                and type(discount) is int and discount >= 0):
+                and type(discount) is int and 0 <= discount <= db_fields.INT32_MAX):
             return None
         lines.append(LineIn(sku, quantity, price, discount))
     return lines
@@ -67,19 +69,19 @@ class _Lines(fields.List):
 
 
 class BasketInSchema(Schema):
-    store_id = fields.Integer(strict=True, load_default=None)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    card_number = fields.String(load_default=None, validate=validate.Length(1, 32))
-    member_id = fields.Integer(strict=True, load_default=None)
+    store_id = db_fields.Id(strict=True, load_default=None)
+    currency = db_fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    card_number = db_fields.String(load_default=None, validate=validate.Length(1, 32))
+    member_id = db_fields.Id(strict=True, load_default=None)
     lines = _Lines(fields.Nested(LineInSchema), required=True,
                    validate=validate.Length(1, MAX_LINES))
-    redeem_points = fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
-    coupon_codes = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,
-                               validate=validate.Length(0, 10))
-    occurred_at = fields.AwareDateTime(load_default=None)
-    external_ref = fields.String(load_default=None, validate=validate.Length(1, 64))
+    redeem_points = db_fields.Integer(load_default=0, strict=True, validate=validate.Range(0))
+    coupon_codes = fields.List(db_fields.String(validate=validate.Length(1, 64)),
+                               load_default=list, validate=validate.Length(0, 10))
+    occurred_at = db_fields.AwareDateTime(load_default=None)
+    external_ref = db_fields.String(load_default=None, validate=validate.Length(1, 64))
     # Made while the till was offline (docs/OFFLINE.md); only true or false, never "yes".
-    offline = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    offline = db_fields.Boolean(load_default=False)
 
     @validates_schema
     def offline_needs_its_time(self, data: dict, **_: object) -> None:
@@ -149,7 +151,7 @@ def _idempotency_key(value: str) -> None:
 
 
 class BatchItemSchema(Schema):
-    idempotency_key = fields.String(required=True, validate=_idempotency_key)
+    idempotency_key = db_fields.String(required=True, validate=_idempotency_key)
     # Checked item by item, exactly as the body of its own POST /checkouts would be.
     body = fields.Dict(required=True)
 
@@ -170,8 +172,8 @@ class BatchOutSchema(Schema):
 
 
 class ReturnLineInSchema(Schema):
-    line_no = fields.Integer(required=True, strict=True, validate=validate.Range(1))
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    line_no = db_fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    quantity = db_fields.Integer(required=True, strict=True, validate=validate.Range(1))
 
     @post_load
     def make(self, data: dict, **_: object) -> ReturnLineIn:
@@ -179,7 +181,7 @@ class ReturnLineInSchema(Schema):
 
 
 class ReturnInSchema(Schema):
-    basket_id = fields.Integer(required=True, strict=True)
+    basket_id = db_fields.Id(required=True, strict=True)
     lines = fields.List(fields.Nested(ReturnLineInSchema), required=True,
                         validate=validate.Length(1, MAX_LINES))
 

@@ -13,6 +13,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from loyalty import schema_fields as db_fields
 from loyalty.coupons.codes import display_code
 from loyalty.coupons.models import CouponStatus, OfferKind
 from loyalty.db import utcnow
@@ -22,24 +23,24 @@ MAX_VALIDITY_DAYS = 3 * 366
 
 
 class IssueCouponSchema(Schema):
-    member_id = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    member_id = db_fields.Id(required=True, strict=True, validate=validate.Range(1))
     kind = fields.Enum(OfferKind, by_value=True, required=True)
-    percent = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 100))
-    amount_minor = fields.Integer(load_default=None, strict=True,
-                                  validate=validate.Range(1, MAX_AMOUNT_MINOR))
-    currency = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    category_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(1))
-    free_sku = fields.String(load_default=None, validate=validate.Length(1, 64))
-    bonus_points = fields.Integer(load_default=None, strict=True,
-                                  validate=validate.Range(1, 1_000_000))
-    min_spend_minor = fields.Integer(load_default=0, strict=True,
-                                     validate=validate.Range(0, MAX_AMOUNT_MINOR))
-    store_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(1))
-    exclusive = fields.Boolean(load_default=False)
-    valid_from = fields.AwareDateTime(load_default=None)
-    valid_to = fields.AwareDateTime(load_default=None)
-    valid_days = fields.Integer(load_default=None, strict=True,
-                                validate=validate.Range(1, MAX_VALIDITY_DAYS))
+    percent = db_fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 100))
+    amount_minor = db_fields.Integer(load_default=None, strict=True,
+                                     validate=validate.Range(1, MAX_AMOUNT_MINOR))
+    currency = db_fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    category_id = db_fields.Id(load_default=None, strict=True, validate=validate.Range(1))
+    free_sku = db_fields.String(load_default=None, validate=validate.Length(1, 64))
+    bonus_points = db_fields.Integer(load_default=None, strict=True,
+                                     validate=validate.Range(1, 1_000_000))
+    min_spend_minor = db_fields.Integer(load_default=0, strict=True,
+                                        validate=validate.Range(0, MAX_AMOUNT_MINOR))
+    store_id = db_fields.Id(load_default=None, strict=True, validate=validate.Range(1))
+    exclusive = db_fields.Boolean(load_default=False)
+    valid_from = db_fields.AwareDateTime(load_default=None)
+    valid_to = db_fields.AwareDateTime(load_default=None)
+    valid_days = db_fields.Integer(load_default=None, strict=True,
+                                   validate=validate.Range(1, MAX_VALIDITY_DAYS))
 
     @validates_schema
     def one_end(self, data: dict, **_: object) -> None:
@@ -55,7 +56,7 @@ class IssueCouponSchema(Schema):
 
 
 class CouponListArgsSchema(Schema):
-    member_id = fields.Integer(required=True, strict=False, validate=validate.Range(1))
+    member_id = db_fields.Id(required=True, strict=False, validate=validate.Range(1))
     status = fields.Enum(CouponStatus, by_value=True, load_default=None)
 
 

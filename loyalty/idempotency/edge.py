@@ -41,6 +41,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         print_ = fingerprint(request.method, request.path, request.get_data())
         return run_idempotent(raw_key, print_, lambda: view(*args, **kwargs))
 
+    wrapper.idempotency_key_header = True  # type: ignore[attr-defined]  # loyalty.openapi
     return wrapper
 
 

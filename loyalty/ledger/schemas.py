@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from loyalty import schema_fields as db_fields
+
 
 class LedgerLineSchema(Schema):
     entry_id = fields.Integer()
@@ -14,10 +16,10 @@ class LedgerLineSchema(Schema):
 
 
 class AdjustmentInSchema(Schema):
-    points = fields.Integer(required=True, strict=True,
-                            validate=[validate.Range(-1_000_000, 1_000_000),
-                                      validate.NoneOf([0], error="points cannot be 0")])
-    reason = fields.String(required=True, validate=validate.Length(3, 500))
+    points = db_fields.Integer(required=True, strict=True,
+                               validate=[validate.Range(-1_000_000, 1_000_000),
+                                         validate.NoneOf([0], error="points cannot be 0")])
+    reason = db_fields.String(required=True, validate=validate.Length(3, 500))
 
 
 class AdjustmentSchema(Schema):

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, pre_dump, validate
 
+from loyalty import schema_fields as db_fields
 from loyalty.cards.schemas import CardSchema, TierRefSchema
 from loyalty.members.models import Channel
 from loyalty.members.services import GENDERS, LANGUAGE_TAG, MAX_NOTE_CHARS, MemberProfile
@@ -16,14 +17,14 @@ _CHANNELS = [c.value for c in Channel]
 class ProfileInSchema(Schema):
     """Profile fields staff may set; on update every field is optional and None clears one."""
 
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(3, 32),
-                          metadata={"description": "E.164, e.g. +971501234567"})
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    name = db_fields.String(required=True, validate=validate.Length(1, 200))
+    phone = db_fields.String(load_default=None, allow_none=True, validate=validate.Length(3, 32),
+                             metadata={"description": "E.164, e.g. +971501234567"})
+    email = db_fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     birth_date = fields.Date(load_default=None, allow_none=True)
-    gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GENDERS))
-    language = fields.String(load_default="en", validate=validate.Regexp(LANGUAGE_TAG))
-    preferred_channel = fields.String(load_default="sms", validate=validate.OneOf(_CHANNELS))
+    gender = db_fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GENDERS))
+    language = db_fields.String(load_default="en", validate=validate.Regexp(LANGUAGE_TAG))
+    preferred_channel = db_fields.String(load_default="sms", validate=validate.OneOf(_CHANNELS))
 
 
 class ProfileUpdateSchema(ProfileInSchema):
@@ -86,20 +87,20 @@ class EnrolmentSchema(Schema):
 
 
 class MemberSearchArgs(Schema):
-    phone = fields.String(validate=validate.Length(3, 32))
-    region = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
-                           metadata={"description": "ISO 3166 country for a national number"})
-    email = fields.String(validate=validate.Length(3, 254))
+    phone = db_fields.String(validate=validate.Length(3, 32))
+    region = db_fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
+                              metadata={"description": "ISO 3166 country for a national number"})
+    email = db_fields.String(validate=validate.Length(3, 254))
 
 
 class ConsentInSchema(Schema):
-    channel = fields.String(required=True, validate=validate.OneOf(_CHANNELS))
-    granted = fields.Boolean(required=True)
-    text_version = fields.String(required=True, validate=validate.Length(1, 32))
+    channel = db_fields.String(required=True, validate=validate.OneOf(_CHANNELS))
+    granted = db_fields.Boolean(required=True)
+    text_version = db_fields.String(required=True, validate=validate.Length(1, 32))
 
 
 class NoteInSchema(Schema):
-    body = fields.String(required=True, validate=validate.Length(1, MAX_NOTE_CHARS))
+    body = db_fields.String(required=True, validate=validate.Length(1, MAX_NOTE_CHARS))
 
 
 class NoteSchema(Schema):

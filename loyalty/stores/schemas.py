@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from loyalty import schema_fields as db_fields
+
 
 class StoreInSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    timezone = fields.String(required=True, validate=validate.Length(1, 64))
+    code = db_fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
+    name = db_fields.String(required=True, validate=validate.Length(1, 200))
+    currency = db_fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    timezone = db_fields.String(required=True, validate=validate.Length(1, 64))
 
 
 class StoreSchema(Schema):
@@ -22,7 +24,7 @@ class StoreSchema(Schema):
 
 
 class TillInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 100))
+    name = db_fields.String(required=True, validate=validate.Length(1, 100))
 
 
 class TillSchema(Schema):
