@@ -46,7 +46,7 @@ def live():  # type: ignore[no-untyped-def]
 
 @blp.route("/ready", methods=["GET"])
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, description="a check failed: problem+json with ``checks``")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")  # problem+json, with ``checks``
 def ready():  # type: ignore[no-untyped-def]
     """The database answers and, when configured, Redis does: ready for traffic."""
     probes = _probes(current_app)
