@@ -59,7 +59,9 @@ READS: dict[str, Read] = {
 def record_member_reads(response: Response) -> Response:
     read = READS.get(request.endpoint or "")
     principal = g.get("principal")
-    if read is None or response.status_code != 200 or principal is None:
+    # Only GET and HEAD read: Flask answers OPTIONS for the same endpoint, with no body.
+    if read is None or request.method not in ("GET", "HEAD") or response.status_code != 200 \
+            or principal is None:
         return response
     if principal.role == TILL and not read.tills_too:
         return response

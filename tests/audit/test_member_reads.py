@@ -87,3 +87,13 @@ def test_every_get_of_a_member_path_is_audited(app):
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "<int:member_id>" in rule.rule:
             assert rule.endpoint in READS, rule.rule
+
+
+def test_options_on_a_member_path_answers_and_reads_nothing(client, db, chain, member):
+    """Flask answers OPTIONS for every route itself, with no body: nothing was read."""
+    m, card, coupon = member
+    admin = chain.headers(ADMIN)
+    for endpoint, url in _urls(m, card, coupon).items():
+        resp = client.options(url, headers=admin)
+        assert resp.status_code == 200 and "GET" in resp.headers["Allow"], endpoint
+    assert _reads(db) == []
