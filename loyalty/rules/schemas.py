@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from loyalty import schema_fields as db_fields
 from loyalty.errors import InvalidInput
 from loyalty.rules.models import RuleKind
 from loyalty.rules.services import EARLIEST, LATEST, MAX_INT, parse_rate, rate_text
@@ -14,7 +15,7 @@ MOMENTS = validate.Range(EARLIEST, LATEST)
 ID = validate.Range(1, MAX_INT)
 
 
-class Rate(fields.String):
+class Rate(db_fields.String):
     """Points per major currency unit as text: ``"1"``, ``"0.5"``, ``"3/2"`` (no floats)."""
 
     def _deserialize(self, value: object, attr: str | None, data: object,
@@ -29,23 +30,23 @@ class Rate(fields.String):
 class RuleInSchema(Schema):
     """Only the fields the kind takes (docs/POINTS.md); the others are refused."""
 
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = db_fields.String(required=True, validate=validate.Length(1, 200))
     kind = fields.Enum(RuleKind, by_value=True, required=True)
-    currency = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    currency = db_fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
     points_per_unit = Rate(load_default=None, metadata={"example": "1"})
-    min_spend_minor = fields.Integer(load_default=None, strict=True,
+    min_spend_minor = db_fields.Integer(load_default=None, strict=True,
                                      validate=validate.Range(0, MAX_INT))
-    multiplier_permille = fields.Integer(load_default=None, strict=True,
+    multiplier_permille = db_fields.Integer(load_default=None, strict=True,
                                          validate=validate.Range(0, MAX_INT))
-    store_id = fields.Integer(load_default=None, strict=True, validate=ID)
-    category_id = fields.Integer(load_default=None, strict=True, validate=ID)
-    sku = fields.String(load_default=None, validate=validate.Length(1, 64))
-    valid_from = fields.AwareDateTime(load_default=None, validate=MOMENTS)
-    valid_to = fields.AwareDateTime(load_default=None, validate=MOMENTS)
+    store_id = db_fields.Integer(load_default=None, strict=True, validate=ID)
+    category_id = db_fields.Integer(load_default=None, strict=True, validate=ID)
+    sku = db_fields.String(load_default=None, validate=validate.Length(1, 64))
+    valid_from = db_fields.AwareDateTime(load_default=None, validate=MOMENTS)
+    valid_to = db_fields.AwareDateTime(load_default=None, validate=MOMENTS)
 
 
 class RuleEndSchema(Schema):
-    at = fields.AwareDateTime(load_default=None, validate=MOMENTS,
+    at = db_fields.AwareDateTime(load_default=None, validate=MOMENTS,
                               metadata={"description": "when the rule ends (default: now)"})
 
 

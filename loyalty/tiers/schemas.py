@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate
 
+from loyalty import schema_fields as db_fields
 from loyalty.tiers.services import MAX_INT, TierSpec
 
 
 class TierInSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    min_spend_minor = fields.Integer(required=True, strict=True,
+    code = db_fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
+    name = db_fields.String(required=True, validate=validate.Length(1, 100))
+    min_spend_minor = db_fields.Integer(required=True, strict=True,
                                      validate=validate.Range(0, MAX_INT))
-    multiplier_permille = fields.Integer(load_default=1000, strict=True,
+    multiplier_permille = db_fields.Integer(load_default=1000, strict=True,
                                          validate=validate.Range(1, MAX_INT))
 
     @post_load
