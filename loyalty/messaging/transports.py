@@ -8,12 +8,12 @@ No transport logs an address or a body: logs travel further than the message row
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -184,34 +184,45 @@ class HttpSmsTransport:
         if not outgoing.to:
             raise PermanentFailure("no phone number")
         reference = f"message-{outgoing.message_id}"
-        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
-            self.settings.url,
-            data=json.dumps({"to": outgoing.to, "text": outgoing.sms,
-                             "reference": reference}).encode(),
-            headers={"Content-Type": "application/json",
-                     "Authorization": f"Bearer {self.settings.api_key}",
-                     "Idempotency-Key": reference},
-            method="POST",
-        )
+        body = json.dumps({"to": outgoing.to, "text": outgoing.sms, "reference": reference})
+        headers = {"Content-Type": "application/json", "Idempotency-Key": reference,
+                   "Authorization": f"Bearer {self.settings.api_key}"}
+        connection = self._connect()
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:  # noqa: S310
-                raw = response.read(65536)
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            if status == 429 or status >= 500:
-                raise TemporaryFailure(f"SMS provider answered {status}") from exc
-            raise PermanentFailure(f"SMS provider answered {status}") from exc
-        except TimeoutError as exc:  # socket.timeout is TimeoutError
-            raise AmbiguousFailure("SMS provider did not answer in time") from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise AmbiguousFailure("SMS provider did not answer in time") from exc
-            raise TemporaryFailure(f"SMS provider unreachable: {exc.reason.__class__.__name__}"
-                                   ) from exc
-        except OSError as exc:  # reset mid-answer: it may have been accepted
+            status, raw = self._post(connection, body.encode(), headers)
+        finally:
+            connection.close()
+        if status == 429 or status >= 500:
+            raise TemporaryFailure(f"SMS provider answered {status}")
+        if status >= 400:
+            raise PermanentFailure(f"SMS provider answered {status}")
+        return _provider_id(raw) or reference
+
+    def _connect(self) -> http.client.HTTPConnection:
+        """Connected; every failure here is temporary: the provider has seen nothing yet."""
+        url = urllib.parse.urlsplit(self.settings.url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        connection = kind(url.hostname or "", url.port, timeout=self.settings.timeout)
+        try:
+            connection.connect()
+        except OSError as exc:  # refused, unreachable, no such host, connect timeout, TLS
+            connection.close()
+            raise TemporaryFailure(f"SMS provider unreachable: {exc.__class__.__name__}") from exc
+        return connection
+
+    def _post(self, connection: http.client.HTTPConnection, body: bytes,
+              headers: dict[str, str]) -> tuple[int, bytes]:
+        url = urllib.parse.urlsplit(self.settings.url)
+        path = url.path or "/"
+        try:
+            connection.request("POST", f"{path}?{url.query}" if url.query else path, body,
+                               headers)
+            response = connection.getresponse()
+            return response.status, response.read(65536)
+        except (OSError, http.client.HTTPException) as exc:
+            # The request may have reached the provider: it may send, so we must not resend.
             raise AmbiguousFailure(f"SMS provider connection lost: {exc.__class__.__name__}"
                                    ) from exc
-        return _provider_id(raw) or reference
 
 
 def _provider_id(raw: bytes) -> str | None:

@@ -61,9 +61,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+HANG_UP = 0
+
+
 @dataclass
 class SmsProvider:
-    """Answers the queued (status, body) pairs in turn, then 200; records every request."""
+    """Answers the queued (status, body) pairs in turn (status ``HANG_UP``: no answer at all),
+    then 200; records every request."""
 
     answers: list[tuple[int, dict]] = field(default_factory=list)
     requests: list[tuple[dict[str, str], dict]] = field(default_factory=list)
@@ -80,6 +84,9 @@ def sms_provider() -> Iterator[SmsProvider]:
             provider.requests.append((dict(self.headers), body))
             status, answer = (provider.answers.pop(0) if provider.answers
                               else (200, {"id": f"sms-{len(provider.requests)}"}))
+            if status == HANG_UP:  # took the request, then the line went dead
+                self.close_connection = True
+                return
             raw = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -10,7 +10,7 @@ from loyalty.messaging.delivery import Unsubscribe, deliver_message
 from loyalty.messaging.models import Message, MessageStatus
 from loyalty.messaging.services import send_message, sweep_messages
 from loyalty.messaging.tasks import sending_policy, transports_for
-from tests.messaging.conftest import OFFER, consenting_member
+from tests.messaging.conftest import HANG_UP, OFFER, consenting_member
 
 
 def _message(db, message_id: int) -> Message:
@@ -81,3 +81,18 @@ def test_a_provider_that_is_down_is_temporary(db, settings, sessions):
                              sending_policy(settings), Unsubscribe("https://x.test", "k"))
     assert status == "deferred"
     assert "unreachable" in _message(db, message_id).last_error
+
+
+def test_a_provider_that_hangs_up_after_the_request_is_not_asked_again(
+    db, settings, sms_provider, app
+):
+    """It may have taken the message: at most once, so ``unknown`` for review, no resend."""
+    sms_provider.answers = [(HANG_UP, {})]
+    member = consenting_member(db, settings, channel="sms")
+    message = send_message(db, member.id, "welcome", {}, "welcome")
+    db.commit()
+    _sweep_later(app, settings)
+    lost = _message(db, message.id)
+    assert (lost.status, lost.attempts) == (MessageStatus.UNKNOWN, 1)
+    assert "connection lost" in lost.last_error
+    assert len(sms_provider.requests) == 1
