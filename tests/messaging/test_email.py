@@ -175,3 +175,27 @@ def test_a_queued_message_writes_its_outbox_row_in_the_same_transaction(db, sett
     assert db.scalar(select(func.count()).select_from(Message)) == 0
     assert db.scalar(select(func.count()).select_from(OutboxMessage)
                      .where(OutboxMessage.task_name == "messaging.deliver")) == 0
+
+
+def test_the_sweep_command_sends_what_waited(db, settings, smtp):
+    """The embedded default has no beat: ``loyalty messages sweep`` from cron does its work."""
+    from dataclasses import replace
+
+    from loyalty.app import create_app
+    from tests.factories import invoke_cli
+
+    handler, _port = smtp
+    handler.refusals = ["451 4.3.0 try again later"]
+    app = create_app(replace(settings, messaging_retry_base_seconds=0))  # retries due at once
+    with unit_of_work(app.extensions["loyalty.db"].session_factory) as session:
+        member = consenting_member(session, settings, channel="email")
+        message_id = send_message(session, member.id, "welcome", {}, "welcome").id
+    assert _message(db, message_id).status is MessageStatus.DEFERRED
+    assert not handler.received
+
+    result = invoke_cli(app, ["messages", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "released 1, marked unknown 0"
+    assert len(handler.received) == 1
+    assert invoke_cli(app, ["messages", "status"]).output.strip() == "sent: 1"
+    app.extensions["loyalty.db"].engine.dispose()
