@@ -163,3 +163,39 @@ def test_a_template_missing_its_values_is_refused_before_anything_is_queued(db, 
 
 def _policy(window: str) -> SendingPolicy:
     return SendingPolicy(quiet_hours=QuietHours.parse(window))
+
+
+def test_two_workers_delivering_one_message_at_once_send_it_once(db, settings, sessions):
+    """A duplicated task (the outbox is at least once) races the original: one claim wins."""
+    import threading
+    import time
+
+    from loyalty.messaging.models import MessageChannel
+
+    member = consenting_member(db, settings, channel="sms")
+    db.commit()
+    with unit_of_work(sessions) as session:
+        message_id = send_message(session, member.id, "welcome", {}, "welcome").id
+    handed_over: list[int] = []
+
+    class SlowProvider:
+        def send(self, outgoing) -> str:  # type: ignore[no-untyped-def]
+            time.sleep(0.3)  # long enough for the other worker to try its claim meanwhile
+            handed_over.append(outgoing.message_id)
+            return "slow-1"
+
+    transports = dict.fromkeys(MessageChannel, SlowProvider())
+    start, results = threading.Barrier(2), []
+
+    def worker() -> None:
+        start.wait()
+        results.append(deliver_message(sessions, message_id, transports, _policy(""),
+                                       Unsubscribe("https://x.test", "k")))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == ["sent", "skipped"]
+    assert handed_over == [message_id]
