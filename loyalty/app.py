@@ -19,6 +19,7 @@ from loyalty.health import api as health_api
 from loyalty.http import init_http, require_json_body
 from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
+from loyalty.messaging.views import init_messaging
 from loyalty.openapi import api_settings, init_docs, spec_kwargs
 from loyalty.schema_fields import URL_CONVERTERS
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_read_audit(app)  # after init_http, so its events are in the request's commit
     _init_tasks(app, settings)
     _init_web(app)
+    init_messaging(app, settings)  # one-click unsubscribe page; checks its settings
     init_limits(app, settings)  # last: it wraps the views the API and the pages registered
     return app
 

@@ -57,6 +57,24 @@ class Settings:
     # Reverse proxies in front that append to X-Forwarded-For (nginx: 1).  0 trusts none, and
     # the client address the limits key on is the connection's.
     trusted_proxies: int = 0
+    # Messaging (docs/MESSAGING.md).  Email over SMTP and SMS through an HTTP provider; with no
+    # host or URL, that channel goes to the log transport (the demo).  Quiet hours are the
+    # store's local time ("" for none); a member with no store uses the default time zone.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = "Loyalty <no-reply@loyalty.example>"
+    sms_url: str = ""
+    sms_api_key: str = ""
+    messaging_timeout_seconds: int = 10
+    messaging_quiet_hours: str = "21:00-08:00"
+    messaging_default_timezone: str = "UTC"
+    messaging_max_attempts: int = 5
+    messaging_retry_base_seconds: int = 60
+    # The address people reach this server on, for links in messages (one-click unsubscribe).
+    public_base_url: str = "https://loyalty.example"
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     testing: bool = False

@@ -8,6 +8,7 @@ from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.idempotency.models import IdempotencyRecord
 from loyalty.ledger.models import Account, AccountKind, Entry, Lot, Posting, PostingKind, ReviewFlag
 from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
+from loyalty.messaging.models import Message, MessageChannel, MessageStatus
 from loyalty.outbox.models import OutboxMessage
 from loyalty.rules.models import EarningRule, RuleKind
 from loyalty.staff.models import Role, StaffSession, StaffUser
@@ -17,7 +18,8 @@ from loyalty.tiers.models import Tier
 __all__ = [
     "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Card",
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
-    "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "OfferKind",
+    "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "Message",
+    "MessageChannel", "MessageStatus", "OfferKind",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
     "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

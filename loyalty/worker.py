@@ -49,6 +49,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=30, hour=2, day_of_month=1),
         "options": {"expires": 6 * 3600},
     },
+    "messaging-sweep": {
+        "task": "messaging.sweep",  # deferred messages whose time has come; dead claims
+        "schedule": 60.0,
+        "options": {"expires": 120},
+    },
     "ledger-expire-points": {
         "task": "ledger.expire_points",
         "schedule": crontab(minute=5),  # hourly, at five past
