@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+from loyalty.private_files import create_private_file
 
 PREFIX = "LOYALTY_"
 
@@ -122,7 +123,7 @@ class Settings:
         secret_file = self.instance_path / "secret_key"
         if not secret_file.exists():
             self.instance_path.mkdir(parents=True, exist_ok=True)
-            _create_private_file(secret_file, secrets.token_urlsafe(48).encode())
+            create_private_file(secret_file, secrets.token_urlsafe(48).encode())
         key = secret_file.read_text().strip()
         if not key:
             raise SettingsError(f"{secret_file} is empty: delete it to make a new key")
@@ -131,23 +132,6 @@ class Settings:
     @property
     def coupon_key_path(self) -> Path:
         return Path(self.coupon_signing_key_file or self.instance_path / "coupon_signing_key.pem")
-
-
-def _create_private_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temporary file (mode 0600 from its creation), then hard-link it to
-    ``path``: the link fails if another process linked first, and its content wins."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
 
 
 def _parse(name: str, kind: object, raw: str) -> object:
