@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from loyalty.catalog.models import Category
@@ -41,6 +41,7 @@ from loyalty.errors import InvalidInput
 from loyalty.imports import values
 from loyalty.imports.reading import EXTRA_FIELDS
 from loyalty.imports.staging import Stager, drop_temp_tables
+from loyalty.ledger.models import Account, AccountKind
 from loyalty.stores.models import Store
 from loyalty.stores.services import create_store
 
@@ -320,16 +321,18 @@ def _missing_members(session: Session, report: BasketImportReport, create: bool,
         return
     conn = session.connection()
     now = bindparam("now", utcnow(), type_=UTCDateTime())
-    created = conn.execute(text(
+    member_ids = conn.execute(text(
         "INSERT INTO member (name, external_ref, language, preferred_channel, created_at) "
-        "SELECT DISTINCT l.member_ref, l.member_ref, 'en', 'sms', :now "
-        "FROM import_basket_stage l WHERE l.member_ref IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM member m WHERE m.external_ref = l.member_ref)").bindparams(now)).rowcount
+        "SELECT l.member_ref, l.member_ref, 'en', 'sms', :now FROM (SELECT DISTINCT member_ref "
+        "FROM import_basket_stage WHERE member_ref IS NOT NULL) l WHERE NOT EXISTS "
+        "(SELECT 1 FROM member m WHERE m.external_ref = l.member_ref) RETURNING id"
+    ).bindparams(now)).scalars().all()
     # Every member has a points account, as at enrolment.
-    conn.execute(text(
-        "INSERT INTO account (kind, member_id, balance) SELECT 'member', m.id, 0 FROM member m "
-        "WHERE m.external_ref IN (SELECT l.member_ref FROM import_basket_stage l) "
-        "AND NOT EXISTS (SELECT 1 FROM account a WHERE a.member_id = m.id)"))
+    if member_ids:
+        conn.execute(insert(Account.__table__),
+                     [{"kind": AccountKind.MEMBER, "member_id": member_id, "balance": 0}
+                      for member_id in member_ids])
+    created = len(member_ids)
     report.created["members"] = created
 
 
