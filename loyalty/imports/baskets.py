@@ -88,6 +88,7 @@ class _Head:
     raw_time: Any
     occurred_at: dt.datetime  # naive UTC
     currency: str | None
+    lines: int = 0  # good lines so far: the next one's line_no is this plus one
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ class LineChecker:
             self._check_agrees(head, member_ref, store, raw_time, currency, row)
         if basket_ref in self.rejected:
             return None
-        return (number, basket_ref, member_ref, store, sku, quantity, amount, head.occurred_at)
+        head.lines += 1
+        return (head.lines, basket_ref, member_ref, store, sku, quantity, amount,
+                head.occurred_at)
 
     def _utc(self, when: dt.datetime, store: str) -> dt.datetime:
         if when.tzinfo is None:
@@ -380,12 +383,13 @@ def _insert_baskets(session: Session) -> int:
 
 
 def _insert_lines(session: Session) -> int:
-    """The staged lines of the baskets just written, numbered in file order within each."""
+    """The staged lines of the baskets just written (numbered in file order within each as
+    they were read)."""
     return session.connection().execute(text("""INSERT INTO basket_line (basket_id, line_no,
             sku, product_id, category_id, quantity, unit_price_minor, discount_minor,
             coupon_discount_minor, net_minor, points_earned, points_redeemed,
             returned_quantity)
-        SELECT b.id, ROW_NUMBER() OVER (PARTITION BY l.basket_ref ORDER BY l.src_line), l.sku,
+        SELECT b.id, l.line_no, l.sku,
             p.id, p.category_id, l.quantity, (l.amount_minor + l.quantity - 1) / l.quantity,
             (l.amount_minor + l.quantity - 1) / l.quantity * l.quantity - l.amount_minor, 0,
             l.amount_minor, 0, 0, 0

@@ -16,20 +16,20 @@ from sqlalchemy.engine import Connection
 
 STAGE = "import_basket_stage"
 BAD = "import_basket_bad"
-COLUMNS = ("src_line", "basket_ref", "member_ref", "store_code", "sku", "quantity",
+COLUMNS = ("line_no", "basket_ref", "member_ref", "store_code", "sku", "quantity",
            "amount_minor", "occurred_at")
 SQLITE_CHUNK = 10_000
 
 _DDL = {
     "postgresql": (
-        f"CREATE TEMP TABLE {STAGE} (src_line bigint NOT NULL, basket_ref varchar(64) NOT NULL,"
+        f"CREATE TEMP TABLE {STAGE} (line_no integer NOT NULL, basket_ref varchar(64) NOT NULL,"
         " member_ref varchar(64), store_code varchar(32) NOT NULL, sku varchar(64) NOT NULL,"
         " quantity bigint NOT NULL, amount_minor bigint NOT NULL,"
         " occurred_at timestamp NOT NULL) ON COMMIT DROP",
         f"CREATE TEMP TABLE {BAD} (basket_ref varchar(64) PRIMARY KEY) ON COMMIT DROP",
     ),
     "sqlite": (
-        f"CREATE TEMP TABLE {STAGE} (src_line INTEGER NOT NULL, basket_ref TEXT NOT NULL,"
+        f"CREATE TEMP TABLE {STAGE} (line_no INTEGER NOT NULL, basket_ref TEXT NOT NULL,"
         " member_ref TEXT, store_code TEXT NOT NULL, sku TEXT NOT NULL,"
         " quantity INTEGER NOT NULL, amount_minor INTEGER NOT NULL,"
         " occurred_at TEXT NOT NULL)",
