@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 
 from loyalty.cli import Context, domain_errors_exit, pass_ctx
 from loyalty.imports.baskets import COLUMNS as BASKET_COLUMNS
 from loyalty.imports.baskets import import_baskets
-from loyalty.imports.reading import open_table
+from loyalty.imports.reading import check_room, open_table
 from loyalty.imports.services import (
     BALANCE_COLUMNS,
     MEMBER_COLUMNS,
@@ -107,6 +108,10 @@ def baskets(ctx: Context, file: Path, create_missing: bool, currency: str | None
     """
     interactive = sys.stderr.isatty()
     table = open_table(file, BASKET_COLUMNS, count_rows=interactive)
+    settings = ctx.app.extensions["loyalty.settings"]
+    if settings.resolved_database_url.startswith("sqlite"):
+        check_room(file, Path(make_url(settings.resolved_database_url).database or ".")
+                   .resolve().parent)
     started = time.monotonic()
     with _progress(table.estimated_rows, interactive) as progress, ctx.session() as session:
         report = import_baskets(session, table.rows, name=table.name, place=table.place,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import Any
 from loyalty.errors import InvalidInput
 
 PARQUET_MAGIC = b"PAR1"
+# Staging and the rows written take a few times the file's size (Parquet: more, it is
+# compressed); a run that finds less free space stops before writing anything.
+ROOM_FACTOR = {"csv": 3, "parquet": 10}
 PARQUET_BATCH_ROWS = 65_536
 # A row longer than its header gets this key, so the caller can say so.
 EXTRA_FIELDS = "\0extra"
@@ -54,6 +58,21 @@ def open_table(path: Path, required: Sequence[str], *, count_rows: bool = False)
     if b"\0" in head:
         raise ImportFileError(f"{path.name} is neither CSV nor Parquet; nothing imported")
     return _open_csv(path, required, count_rows)
+
+
+def check_room(path: Path, database_folder: Path) -> None:
+    """Refuse a file larger than the database's disk can take, before anything is written.
+
+    For an embedded (SQLite) database, whose disk this process can see; a PostgreSQL server
+    that runs out of room fails the transaction, which changes nothing either."""
+    with path.open("rb") as probe:
+        kind = "parquet" if probe.read(4) == PARQUET_MAGIC else "csv"
+    needed = path.stat().st_size * ROOM_FACTOR[kind]
+    free = shutil.disk_usage(database_folder).free
+    if needed > free:
+        raise ImportFileError(
+            f"{path.name} needs about {needed:,} bytes free for the database, and its disk "
+            f"has {free:,}; nothing imported")
 
 
 def _check_columns(name: str, columns: Sequence[str], required: Sequence[str]) -> None:
