@@ -16,7 +16,8 @@ Rules, written down:
   members with only their reference, products in the "imported" category at price 0).
 * An empty ``member_ref`` is an anonymous sale.
 * Imported baskets earn no points: their ``points_earned`` is 0 and the ledger is not touched
-  (opening balances come from ``loyalty import balances``).
+  (opening balances come from ``loyalty import balances``), unless asked to
+  (:mod:`loyalty.imports.earning`).
 * Each basket is keyed by its ``basket_id`` in the file (``basket.import_ref``, unique): a file
   imported again, or again after a killed run (one transaction: it left nothing), adds only
   what is not there yet.
@@ -39,6 +40,7 @@ from loyalty.catalog.models import Category
 from loyalty.db import UTCDateTime, utcnow
 from loyalty.errors import InvalidInput
 from loyalty.imports import values
+from loyalty.imports.earning import earn_on_imported
 from loyalty.imports.reading import EXTRA_FIELDS
 from loyalty.imports.staging import Stager, drop_temp_tables
 from loyalty.ledger.models import Account, AccountKind
@@ -64,13 +66,16 @@ class BasketImportReport:
     created: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     errors_total: int = 0
+    points_earned: int | None = None  # None: not asked to earn
 
     def summary(self) -> str:
         made = ", ".join(f"{n} {kind}" for kind, n in self.created.items() if n)
         return (f"baskets: {self.baskets_loaded} loaded, {self.baskets_present} already "
                 f"imported, {self.baskets_skipped} skipped; lines: {self.lines_loaded} "
                 f"loaded, {self.lines_present} already imported, {self.lines_skipped} skipped"
-                + (f"; created {made}" if made else ""))
+                + (f"; created {made}" if made else "")
+                + (f"; {self.points_earned} points earned"
+                   if self.points_earned is not None else ""))
 
     def error(self, message: str) -> None:
         self.errors_total += 1
@@ -205,10 +210,13 @@ def import_baskets(
     session: Session, rows: Iterable[tuple[int, dict[str, Any]]], *, name: str, place: str,
     columns: tuple[str, ...], create_missing: bool = False, currency: str | None = None,
     timezone: str = "UTC", progress: Callable[[int], None] | None = None,
+    earn_lifetime_days: int | None = None,
 ) -> BasketImportReport:
     """Import baskets and their lines (see the module's rules).  Flushes, never commits.
 
-    ``progress(n)`` is called every few thousand lines with the lines read so far.
+    ``progress(n)`` is called every few thousand lines with the lines read so far.  With
+    ``earn_lifetime_days`` the baskets loaded earn points after all
+    (:mod:`loyalty.imports.earning`), in lots of that lifetime.
     """
     report = BasketImportReport()
     stores = known_stores(session)
@@ -232,6 +240,8 @@ def import_baskets(
         progress(report.lines_read)
     _load(session, checker, report, create_missing=create_missing, currency=currency,
           timezone=timezone)
+    if earn_lifetime_days is not None:
+        report.points_earned = earn_on_imported(session, earn_lifetime_days)
     drop_temp_tables(conn)
     return report
 

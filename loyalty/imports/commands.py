@@ -94,17 +94,20 @@ def balances(ctx: Context, file: Path) -> None:
               help="ISO 4217 currency of the stores --create-missing creates.")
 @click.option("--timezone", default="UTC", show_default=True, metavar="ZONE",
               help="IANA time zone of the stores --create-missing creates.")
+@click.option("--earn", is_flag=True,
+              help="The baskets loaded earn points under the rules in force when they "
+                   "happened (default: history earns nothing).")
 @pass_ctx
 @domain_errors_exit
 def baskets(ctx: Context, file: Path, create_missing: bool, currency: str | None,
-            timezone: str) -> None:
+            timezone: str, earn: bool) -> None:
     """Import purchase history from a CSV or Parquet FILE.
 
     Columns: member_ref, basket_id, occurred_at, store, sku, quantity, amount_minor
     (optional: currency).  A time without a zone is in the store's time zone.  A bad line
     rejects its whole basket; baskets imported before are left as they are, so importing the
     same file again (or again after a killed run) changes nothing.  Imported baskets earn no
-    points.
+    points unless --earn is given.
     """
     interactive = sys.stderr.isatty()
     table = open_table(file, BASKET_COLUMNS, count_rows=interactive)
@@ -116,7 +119,9 @@ def baskets(ctx: Context, file: Path, create_missing: bool, currency: str | None
     with _progress(table.estimated_rows, interactive) as progress, ctx.session() as session:
         report = import_baskets(session, table.rows, name=table.name, place=table.place,
                                 columns=table.columns, create_missing=create_missing,
-                                currency=currency, timezone=timezone, progress=progress)
+                                currency=currency, timezone=timezone, progress=progress,
+                                earn_lifetime_days=settings.points_lifetime_days if earn
+                                else None)
     for error in report.errors:
         click.echo(error, err=True)
     if report.errors_total > len(report.errors):

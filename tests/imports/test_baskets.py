@@ -263,3 +263,32 @@ def test_a_file_larger_than_the_disk_allows_is_refused(app, db, shop, tmp_path, 
     assert (f"baskets.csv needs about {needed:,} bytes free for the database, and its disk "
             "has 100; nothing imported") in result.output
     assert counts(db) == before
+
+
+def test_with_earn_the_baskets_loaded_earn_under_the_rules_of_their_day(app, db, shop,
+                                                                         tmp_path):
+    from loyalty.ledger.models import Account, Posting, PostingKind
+    from loyalty.rules.models import RuleKind
+    from loyalty.rules.services import add_earning_rule
+    from tests.factories import LONG_AGO
+
+    add_earning_rule(db, "base", RuleKind.BASE, valid_from=LONG_AGO)  # 1 point per AED
+    db.commit()
+    path = _write(tmp_path, HEADER + GOOD)
+    result = invoke_cli(app, ["import", "baskets", str(path), "--earn"])
+    assert result.exit_code == 0, result.output
+    assert "; 17 points earned" in result.output
+    db.expire_all()
+    b1 = db.scalar(select(Basket).where(Basket.import_ref == "B1"))
+    assert (b1.points_earned, [line.points_earned for line in b1.lines]) == (17, [13, 4])
+    posting = db.scalar(select(Posting).where(Posting.basket_id == b1.id))
+    assert (posting.kind, posting.occurred_at) == (PostingKind.EARN, b1.occurred_at)
+    assert db.scalar(select(Account.balance).where(Account.member_id == shop.member)) == 17
+    db.rollback()
+    again = invoke_cli(app, ["import", "baskets", str(path), "--earn"])
+    assert "0 loaded, 2 already imported" in again.output and "; 0 points earned" in again.output
+    db.expire_all()
+    assert db.scalar(select(Account.balance).where(Account.member_id == shop.member)) == 17
+    db.rollback()
+    verify = invoke_cli(app, ["ledger", "verify"])
+    assert verify.exit_code == 0, verify.output
