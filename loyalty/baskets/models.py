@@ -29,6 +29,9 @@ class Basket(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     external_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The basket id in an imported history file (``loyalty import baskets``): unique, so an
+    # import run twice, or run again after it was killed, never stores a basket twice.
+    import_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     lines: Mapped[list[BasketLine]] = relationship(
         back_populates="basket", order_by="BasketLine.line_no"

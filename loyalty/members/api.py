@@ -23,7 +23,7 @@ def _card_format() -> dict[str, object]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(schemas.ProfileInSchema)
+@blp.arguments(schemas.EnrolInSchema)
 @blp.response(201, schemas.EnrolmentSchema)
 def enrol_member(data: dict):  # type: ignore[no-untyped-def]
     """Enrol a member: profile, points account and a first card."""

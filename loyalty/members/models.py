@@ -19,6 +19,8 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The retailer's own customer id: how imports and exports name the member.
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)  # E.164
     email: Mapped[str | None] = mapped_column(String(254), unique=True, default=None)
     birth_date: Mapped[dt.date | None] = mapped_column(default=None)

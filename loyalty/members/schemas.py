@@ -27,6 +27,14 @@ class ProfileInSchema(Schema):
     preferred_channel = db_fields.String(load_default="sms", validate=validate.OneOf(_CHANNELS))
 
 
+class EnrolInSchema(ProfileInSchema):
+    """Enrolment: the profile, and the retailer's own customer id if it has one."""
+
+    external_ref = db_fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(1, 64),
+                                    metadata={"description": "the retailer's customer id, unique"})
+
+
 class ProfileUpdateSchema(ProfileInSchema):
     """PATCH: use with ``partial=True``: only the fields sent change, none is required."""
 
@@ -40,6 +48,7 @@ class MemberSchema(Schema):
     gender = fields.String(allow_none=True)
     language = fields.String()
     preferred_channel = fields.String()
+    external_ref = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 

@@ -88,8 +88,19 @@ def _clean_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def clean_external_ref(value: str | None) -> str | None:
+    """The retailer's customer id, trimmed; None or 1-64 characters."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not 1 <= len(value) <= 64:
+        raise InvalidInput("external_ref must have 1 to 64 characters")
+    return value
+
+
 def _check_unique(session: Session, clean: Mapping[str, Any], member_id: int | None) -> None:
-    for column, label in ((Member.phone, "phone"), (Member.email, "email")):
+    for column, label in ((Member.phone, "phone"), (Member.email, "email"),
+                          (Member.external_ref, "external_ref")):
         value = clean.get(label)
         if not value:
             continue
@@ -99,11 +110,12 @@ def _check_unique(session: Session, clean: Mapping[str, Any], member_id: int | N
 
 
 def _flush_unique(session: Session) -> None:
-    """Flush; a concurrent writer that took the same phone or email first becomes a 409."""
+    """Flush; a concurrent writer that took the same phone, email or reference first becomes
+    a 409."""
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict("another member has this phone or email",
+        raise Conflict("another member has this phone, email or external_ref",
                        code_hint="duplicate_contact") from exc
 
 
@@ -119,17 +131,20 @@ def enrol_member(
     gender: str | None = None,
     language: str = "en",
     preferred_channel: Channel | str = Channel.SMS,
+    external_ref: str | None = None,
     actor: str = "system",
 ) -> tuple[Member, Card]:
     """Enrol a member: profile, points account and a first card, in one go.
 
-    Invariants: phone (E.164) and email are unique across members.  Effects: one member, one
-    points account with balance 0, one active card, one audit event ``member.enrol``.
+    Invariants: phone (E.164), email and external_ref (the retailer's own customer id) are
+    unique across members.  Effects: one member, one points account with balance 0, one
+    active card, one audit event ``member.enrol``.
     """
     clean = _clean_profile({
         "name": name, "phone": phone, "email": email, "birth_date": birth_date,
         "gender": gender, "language": language, "preferred_channel": preferred_channel,
     })
+    clean["external_ref"] = clean_external_ref(external_ref)
     _check_unique(session, clean, None)
     member = Member(**clean)
     session.add(member)

@@ -1,4 +1,4 @@
-"""``make bench``: ``python -m tests.bench [checkout|agent ...]`` (default: all of them).
+"""``make bench``: ``python -m tests.bench [checkout|agent|imports ...]`` (default: all of them).
 
 Each benchmark starts the production stack on PostgreSQL and prints its figures against a
 baseline measured in the same run.  Exit status 0 even when a target is missed: the figures
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from tests.bench import agent, checkout
+from tests.bench import agent, checkout, imports
 
-BENCHMARKS = {"checkout": checkout.main, "agent": agent.main}
+BENCHMARKS = {"checkout": checkout.main, "agent": agent.main, "imports": imports.main}
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,7 @@
 """messages: one row per message to a member (channel, template, language, status, attempts)
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 13:30:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import loyalty.db
 
 
-revision = '0007'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Bringing a retailer's history in: members, baskets and opening balances."""
