@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 import loyalty
 from loyalty.config import Settings
 from loyalty.extensions import database
+from loyalty.insight.tasks import BEAT_SCHEDULE as INSIGHT_SCHEDULE
 from loyalty.logging_setup import quiet_routine_tasks
 from loyalty.outbox.services import PENDING_FLAG
 from loyalty.outbox.tasks import deliver_outbox, relaying_in_process
@@ -54,6 +55,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=5),  # hourly, at five past
         "options": {"expires": 3000},
     },
+    **INSIGHT_SCHEDULE,
 }
 
 # Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and
