@@ -56,7 +56,12 @@ def score_rfm(session: Session) -> None:
     ).subquery()
     conn.execute(_mi.update().where(_mi.c.member_id == scores.c.member_id).values(
         r=cast(scores.c.r, Integer), f=cast(scores.c.f, Integer), m=cast(scores.c.m, Integer)))
-    conn.execute(_mi.update().values(segment=_segment_case()))
+    assign_segments(session)
+
+
+def assign_segments(session: Session) -> None:
+    """Name every scored row's segment from its R, F and M by :data:`SEGMENT_RULES`."""
+    session.connection().execute(_mi.update().values(segment=_segment_case()))
 
 
 def _segment_case():  # type: ignore[no-untyped-def]
