@@ -25,7 +25,7 @@ API_PREFIX = "/api/v1"
 # One flask-smorest blueprint per slice, each in ``loyalty/<slice>/api.py`` as ``blp``.
 API_SLICES = (
     "cards", "members", "ledger", "checkout", "coupons", "catalog", "stores", "staff",
-    "rules", "tiers",
+    "rules", "tiers", "insight",
 )
 
 
