@@ -6,7 +6,7 @@ from loyalty.cards.models import Card, CardStatus
 from loyalty.catalog.models import Category, Product
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.idempotency.models import IdempotencyRecord
-from loyalty.insight.models import BtydFit, MemberCategoryInsight, MemberInsight
+from loyalty.insight.models import Affinity, BtydFit, MemberCategoryInsight, MemberInsight
 from loyalty.ledger.models import Account, AccountKind, Entry, Lot, Posting, PostingKind, ReviewFlag
 from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
 from loyalty.outbox.models import OutboxMessage
@@ -19,7 +19,7 @@ __all__ = [
     "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Card",
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
     "EarningRule", "Entry", "IdempotencyRecord", "Lot",
-    "BtydFit", "MemberCategoryInsight", "MemberInsight", "Member", "MemberNote", "OfferKind",
+    "Affinity", "BtydFit", "MemberCategoryInsight", "MemberInsight", "Member", "MemberNote", "OfferKind",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
     "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

@@ -8,9 +8,13 @@ import json
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from loyalty.catalog.models import Category, Product
 from loyalty.cli import Context, pass_ctx
 from loyalty.db import utcnow
+from loyalty.insight.affinity import DEFAULT_MIN_SUPPORT, top_affinities
 from loyalty.insight.export import HEADER, insight_rows
 from loyalty.insight.services import rebuild_insight
 
@@ -31,13 +35,53 @@ def cli() -> None:
 
 @cli.command("rebuild")
 @click.option("--as-of", callback=_date, help="date (YYYY-MM-DD); today (UTC) by default")
+@click.option("--min-support", type=click.FloatRange(0, 1), default=DEFAULT_MIN_SUPPORT,
+              show_default=True, help="share of baskets a pair needs to become an affinity")
 @pass_ctx
-def rebuild(ctx: Context, as_of: dt.date | None) -> None:
-    """Recompute every member's insight from all baskets (also nightly under beat)."""
+def rebuild(ctx: Context, as_of: dt.date | None, min_support: float) -> None:
+    """Recompute every member's insight and the affinities from all baskets (also nightly
+    under beat)."""
     as_of = as_of or utcnow().date()
     with ctx.session() as session:
-        members = rebuild_insight(session, as_of)
+        members = rebuild_insight(session, as_of, min_support)
     click.echo(f"insight as of {as_of}: {members} members with purchases")
+
+
+@cli.command("pairs")
+@click.option("--category", help="category code")
+@click.option("--sku", help="product SKU")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@pass_ctx
+def pairs(ctx: Context, category: str | None, sku: str | None, limit: int) -> None:
+    """What sells with a category or a product: the strongest affinities of the last rebuild."""
+    if (category is None) == (sku is None):
+        raise click.UsageError("give one of --category or --sku")
+    with ctx.session() as session:
+        kind, item_id = _item(session, category, sku)
+        rules = top_affinities(session, kind, item_id, limit)
+        names = _names(session, kind, [rule.consequent_id for rule in rules])
+        for rule in rules:
+            click.echo(f"{names[rule.consequent_id]:<24} lift {rule.lift:8.3f}  confidence "
+                       f"{rule.confidence:6.3f}  support {rule.support:8.5f}  {rule.baskets}")
+    if not rules:
+        click.echo("no affinities above the minimum support (run `loyalty insight rebuild`)")
+
+
+def _item(session: Session, category: str | None, sku: str | None) -> tuple[str, int]:
+    if category is not None:
+        found = session.scalar(select(Category.id).where(Category.code == category))
+        kind = "category"
+    else:
+        found = session.scalar(select(Product.id).where(Product.sku == sku))
+        kind = "product"
+    if found is None:
+        raise click.ClickException(f"no {kind} {category or sku!r}")
+    return kind, found
+
+
+def _names(session: Session, kind: str, ids: list[int]) -> dict[int, str]:
+    model, label = (Category, Category.code) if kind == "category" else (Product, Product.sku)
+    return dict(session.execute(select(model.id, label).where(model.id.in_(ids))).all())
 
 
 @cli.command("model")

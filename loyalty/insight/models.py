@@ -64,3 +64,18 @@ class BtydFit(Base):
     p: Mapped[float | None] = mapped_column(Float, default=None)
     q: Mapped[float | None] = mapped_column(Float, default=None)
     v: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Affinity(Base):
+    """One association rule, antecedent -> consequent (baskets holding the first also hold the
+    second), for a category pair or a product pair above the last rebuild's minimum support."""
+
+    __tablename__ = "affinity"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # category | product
+    antecedent_id: Mapped[int] = mapped_column(primary_key=True)
+    consequent_id: Mapped[int] = mapped_column(primary_key=True)
+    baskets: Mapped[int]  # baskets holding both
+    support: Mapped[float] = mapped_column(Float)  # share of all baskets holding both
+    confidence: Mapped[float] = mapped_column(Float)  # share of antecedent's baskets
+    lift: Mapped[float] = mapped_column(Float)  # confidence / consequent's share

@@ -13,17 +13,21 @@ from sqlalchemy.orm import Session
 
 from loyalty.catalog.models import Category
 from loyalty.errors import NotFound
+from loyalty.insight.affinity import DEFAULT_MIN_SUPPORT, rebuild_affinities
 from loyalty.insight.aggregates import rebuild_aggregates, refresh_member
 from loyalty.insight.models import BtydFit, MemberCategoryInsight, MemberInsight
 from loyalty.insight.rfm import score_rfm
 from loyalty.members.models import Member
 
 
-def rebuild_insight(session: Session, as_of: dt.date) -> int:
-    """Aggregates, RFM scores and segments for every member as of ``as_of``, and the newest
-    fitted model's p_alive / 90-day expectations when there is one.  Returns members scored."""
+def rebuild_insight(session: Session, as_of: dt.date,
+                    min_support: float = DEFAULT_MIN_SUPPORT) -> int:
+    """Aggregates, RFM scores and segments for every member as of ``as_of``, the newest
+    fitted model's p_alive / 90-day expectations when there is one, and the affinities.
+    Returns members scored."""
     members = rebuild_aggregates(session, as_of)
     score_rfm(session)
+    rebuild_affinities(session, as_of, min_support)
     fit = latest_fit(session)
     if fit is not None and members:
         # Imported here: numpy and scipy cost every process that starts the app a second.

@@ -1,4 +1,4 @@
-"""member insight: per-member aggregates, RFM, per-category spend, BG/NBD fits
+"""member insight: per-member aggregates, RFM, per-category spend, BG/NBD fits, affinities
 
 Revision ID: 0006
 Revises: 0004
@@ -75,9 +75,22 @@ def upgrade() -> None:
         sa.Column('v', sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_btyd_fit')),
     )
+    op.create_table(
+        'affinity',
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('antecedent_id', sa.Integer(), nullable=False),
+        sa.Column('consequent_id', sa.Integer(), nullable=False),
+        sa.Column('baskets', sa.Integer(), nullable=False),
+        sa.Column('support', sa.Float(), nullable=False),
+        sa.Column('confidence', sa.Float(), nullable=False),
+        sa.Column('lift', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('kind', 'antecedent_id', 'consequent_id',
+                                name=op.f('pk_affinity')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('affinity')
     op.drop_table('btyd_fit')
     with op.batch_alter_table('member_category_insight', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_member_category_insight_category_id'))
