@@ -18,8 +18,8 @@ from loyalty.tiers.models import Tier
 __all__ = [
     "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Card",
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
-    "EarningRule", "Entry", "IdempotencyRecord", "Lot",
-    "Affinity", "BtydFit", "MemberCategoryInsight", "MemberInsight", "Member", "MemberNote", "OfferKind",
+    "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "OfferKind",
+    "Affinity", "BtydFit", "MemberCategoryInsight", "MemberInsight",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
     "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

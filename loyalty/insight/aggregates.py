@@ -9,6 +9,7 @@ discounts; returns are not subtracted).  Baskets without a member do not count.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlalchemy import (
@@ -45,21 +46,32 @@ def end_of(as_of: dt.date) -> dt.datetime:
 
 def purchase_day(session: Session, column: Any) -> ColumnElement[dt.date]:
     """A timestamp's UTC date, on either database."""
-    if is_postgres(session):
+    return _purchase_day(is_postgres(session), column)
+
+
+def _purchase_day(postgres: bool, column: Any) -> ColumnElement[dt.date]:
+    if postgres:
         return cast(column, Date)
     return type_coerce(func.date(column), Date)
 
 
-def days_between(session: Session, as_of: ColumnElement[Any], day: ColumnElement[Any]
-                 ) -> ColumnElement[int]:
+def _days_between(postgres: bool, as_of: ColumnElement[Any], day: ColumnElement[Any]
+                  ) -> ColumnElement[int]:
     """Whole days from ``day`` to ``as_of`` (both dates)."""
-    if is_postgres(session):
+    if postgres:
         return cast(as_of, Date) - cast(day, Date)
     return cast(func.julianday(as_of) - func.julianday(day), Integer)
 
 
-def _member_totals(session: Session, member_id: int | None):  # type: ignore[no-untyped-def]
-    """SELECT of the aggregate columns per member, bound to ``as_of`` and ``cutoff``."""
+# The one member's statements are built once per dialect: building them costs more than
+# running them (the refresh runs after every checkout).
+_ONE_MEMBER = bindparam("member_id")
+
+
+@functools.cache
+def _member_totals(postgres: bool, one: bool):  # type: ignore[no-untyped-def]
+    """SELECT of the aggregate columns per member, bound to ``as_of`` and ``cutoff`` (and
+    ``member_id`` when ``one``)."""
     as_of = bindparam("as_of", type_=Date)
     monetary = func.coalesce(func.sum(_l.c.net_minor), 0)
     baskets = func.count(distinct(_b.c.id))
@@ -67,7 +79,7 @@ def _member_totals(session: Session, member_id: int | None):  # type: ignore[no-
     stmt = (
         select(
             _b.c.member_id, as_of, func.min(_b.c.occurred_at), last,
-            days_between(session, as_of, purchase_day(session, last)),
+            _days_between(postgres, as_of, _purchase_day(postgres, last)),
             baskets, monetary, monetary // baskets,
         )
         .select_from(_b.outerjoin(_l, _l.c.basket_id == _b.c.id))
@@ -75,10 +87,11 @@ def _member_totals(session: Session, member_id: int | None):  # type: ignore[no-
                _b.c.occurred_at < bindparam("cutoff", type_=UTCDateTime()))
         .group_by(_b.c.member_id)
     )
-    return stmt if member_id is None else stmt.where(_b.c.member_id == member_id)
+    return stmt.where(_b.c.member_id == _ONE_MEMBER) if one else stmt
 
 
-def _category_totals(member_id: int | None):  # type: ignore[no-untyped-def]
+@functools.cache
+def _category_insert(one: bool):  # type: ignore[no-untyped-def]
     stmt = (
         select(_b.c.member_id, _l.c.category_id, func.sum(_l.c.net_minor),
                func.max(_b.c.occurred_at))
@@ -87,7 +100,15 @@ def _category_totals(member_id: int | None):  # type: ignore[no-untyped-def]
                _b.c.occurred_at < bindparam("cutoff", type_=UTCDateTime()))
         .group_by(_b.c.member_id, _l.c.category_id)
     )
-    return stmt if member_id is None else stmt.where(_b.c.member_id == member_id)
+    if one:
+        stmt = stmt.where(_b.c.member_id == _ONE_MEMBER)
+    return insert(_mci).from_select(
+        ["member_id", "category_id", "spend_minor", "last_purchase_at"], stmt)
+
+
+_DELETE_CATEGORIES = delete(_mci).where(_mci.c.member_id == _ONE_MEMBER)
+_DELETE_MEMBER = delete(_mi).where(_mi.c.member_id == _ONE_MEMBER)
+_UPDATE_MEMBER = _mi.update().where(_mi.c.member_id == bindparam("m_id"))
 
 
 def rebuild_aggregates(session: Session, as_of: dt.date) -> int:
@@ -103,10 +124,8 @@ def rebuild_aggregates(session: Session, as_of: dt.date) -> int:
     conn.execute(delete(_mci))
     conn.execute(delete(_mi))
     conn.execute(insert(_mi).from_select(
-        ["member_id", *AGGREGATE_COLUMNS], _member_totals(session, None)), params)
-    conn.execute(insert(_mci).from_select(
-        ["member_id", "category_id", "spend_minor", "last_purchase_at"],
-        _category_totals(None)), params)
+        ["member_id", *AGGREGATE_COLUMNS], _member_totals(is_postgres(session), False)), params)
+    conn.execute(_category_insert(False), params)
     return int(conn.execute(select(func.count()).select_from(_mi)).scalar_one())
 
 
@@ -121,17 +140,15 @@ def refresh_member(session: Session, member_id: int, as_of: dt.date) -> bool:
     """
     session.flush()
     conn = session.connection()
-    params = {"as_of": as_of, "cutoff": end_of(as_of)}
-    row = conn.execute(_member_totals(session, member_id), params).first()
-    conn.execute(delete(_mci).where(_mci.c.member_id == member_id))
-    conn.execute(insert(_mci).from_select(
-        ["member_id", "category_id", "spend_minor", "last_purchase_at"],
-        _category_totals(member_id)), params)
+    params = {"as_of": as_of, "cutoff": end_of(as_of), "member_id": member_id}
+    row = conn.execute(_member_totals(is_postgres(session), True), params).first()
+    conn.execute(_DELETE_CATEGORIES, {"member_id": member_id})
+    conn.execute(_category_insert(True), params)
     if row is None:
-        conn.execute(delete(_mi).where(_mi.c.member_id == member_id))
+        conn.execute(_DELETE_MEMBER, {"member_id": member_id})
         return False
     values = dict(zip(AGGREGATE_COLUMNS, row[1:], strict=True))
-    updated = conn.execute(_mi.update().where(_mi.c.member_id == member_id).values(**values))
+    updated = conn.execute(_UPDATE_MEMBER, {"m_id": member_id, **values})
     if updated.rowcount == 0:
         conn.execute(insert(_mi).values(member_id=member_id, **values))
     return True

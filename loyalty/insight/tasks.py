@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 REBUILD = "insight.rebuild"
 
+# Runs after every checkout: Celery's INFO lines about it would be one per sale.
+ROUTINE = frozenset({REFRESH_MEMBER_TASK})
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "insight-rebuild": {
         "task": REBUILD,
