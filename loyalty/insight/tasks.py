@@ -10,6 +10,7 @@ from typing import Any
 from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from loyalty.db import unit_of_work, utcnow
 from loyalty.extensions import database
@@ -33,7 +34,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 
 
-@shared_task(name=REFRESH_MEMBER_TASK, ignore_result=True)
+# A rebuild committing the member's row between the refresh's read and its insert makes the
+# insert collide; the refresh is idempotent, so it simply runs again.
+@shared_task(name=REFRESH_MEMBER_TASK, ignore_result=True, autoretry_for=(IntegrityError,),
+             retry_backoff=True, max_retries=5)
 def refresh_member_task(member_id: int) -> bool:
     """After a checkout: that member's aggregates as of today (idempotent)."""
     with unit_of_work(database(current_app).session_factory) as session:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
+from loyalty.audit.models import AuditEvent
 from loyalty.catalog.models import Category
 from tests.factories import StaffDesk, invoke_cli, make_store
 from tests.insight.helpers import add_baskets, add_members
@@ -39,6 +42,13 @@ def test_member_insight_through_the_api(app, client, db):
     assert empty.status_code == 200
     assert empty.json["frequency"] is None and empty.json["categories"] == []
     assert "segment" in empty.json
+
+    # a read of a member's data is audited, with who read it
+    reads = db.scalars(select(AuditEvent).where(AuditEvent.action == "member.read")
+                       .order_by(AuditEvent.id)).all()
+    assert [(e.subject, e.detail["what"]) for e in reads] == [
+        (f"member:{ann}", "insight"), (f"member:{newcomer}", "insight")]
+    db.rollback()  # SQLite: end the read, it holds the write lock
 
     missing = client.get("/api/v1/members/999999/insight", headers=manager)
     assert missing.status_code == 404
