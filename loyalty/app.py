@@ -20,6 +20,7 @@ from loyalty.coupons import api as coupons_api
 from loyalty.extensions import Database, api
 from loyalty.health import api as health_api
 from loyalty.http import init_http, require_json_body
+from loyalty.insight import api as insight_api
 from loyalty.ledger import api as ledger_api
 from loyalty.limits import init_limits
 from loyalty.logging_setup import configure_logging
@@ -38,7 +39,7 @@ API_PREFIX = "/api/v1"
 # imported by name so that import-linter sees every edge of the composition root.
 API_SLICES = (
     cards_api, members_api, ledger_api, checkout_api, coupons_api, catalog_api, stores_api,
-    staff_api, rules_api, tiers_api,
+    staff_api, rules_api, tiers_api, insight_api,
 )
 
 

@@ -6,6 +6,7 @@ from loyalty.cards.models import Card, CardStatus
 from loyalty.catalog.models import Category, Product
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.idempotency.models import IdempotencyRecord
+from loyalty.insight.models import Affinity, BtydFit, MemberCategoryInsight, MemberInsight
 from loyalty.ledger.models import Account, AccountKind, Entry, Lot, Posting, PostingKind, ReviewFlag
 from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
 from loyalty.messaging.models import Message, MessageChannel, MessageStatus
@@ -20,6 +21,7 @@ __all__ = [
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
     "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "Message",
     "MessageChannel", "MessageStatus", "OfferKind",
+    "Affinity", "BtydFit", "MemberCategoryInsight", "MemberInsight",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
     "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

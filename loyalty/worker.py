@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 import loyalty
 from loyalty.config import Settings
 from loyalty.extensions import database
+from loyalty.insight.tasks import BEAT_SCHEDULE as INSIGHT_SCHEDULE
+from loyalty.insight.tasks import ROUTINE as INSIGHT_ROUTINE
 from loyalty.logging_setup import quiet_routine_tasks
 from loyalty.outbox.services import PENDING_FLAG
 from loyalty.outbox.tasks import deliver_outbox, relaying_in_process
@@ -59,11 +61,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=5),  # hourly, at five past
         "options": {"expires": 3000},
     },
+    **INSIGHT_SCHEDULE,
 }
 
 # Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and
 # succeeds): left out of the log, or an idle stack prints three lines every two seconds.
-ROUTINE_TASKS = frozenset({"outbox.relay"})
+ROUTINE_TASKS = frozenset({"outbox.relay", *INSIGHT_ROUTINE})
 
 # Publishing to a broker that is down must fail fast: the outbox row waits and is retried.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25,
@@ -92,12 +95,12 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
+    quiet_routine_tasks(ROUTINE_TASKS)
     if settings.tasks_in_process:
         celery_app.conf.update(task_always_eager=True, task_eager_propagates=True,
                                broker_url="memory://")
         _relay_after_commit(app)
     else:
-        quiet_routine_tasks(ROUTINE_TASKS)
         celery_app.conf.update(
             broker_url=settings.redis_url,
             broker_connection_retry_on_startup=True,

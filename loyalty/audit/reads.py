@@ -48,6 +48,7 @@ READS: dict[str, Read] = {
     "members.consent_history": Read("consents", _from_path),
     "members.member_notes": Read("notes", _from_path),
     "ledger.member_ledger": Read("ledger", _from_path),
+    "insight.member_insight": Read("insight", _from_path),
     "coupons.list_coupons": Read("coupons", _from_query),
     "coupons.get_coupon": Read("coupon", lambda r: [_body(r)["member_id"]]),
     "members.search_members": Read("search", lambda r: [m["id"] for m in _body(r)],

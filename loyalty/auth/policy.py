@@ -62,6 +62,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "rules.end_rule": frozenset({ADMIN}),
     "tiers.list_tiers": frozenset({ADMIN, MANAGER, MARKETER}),
     "tiers.set_tiers": frozenset({ADMIN}),
+    # member insight: the back office and marketing read it (chain-wide, like members)
+    "insight.member_insight": frozenset({ADMIN, MANAGER, MARKETER}),
 }
 
 # Reachable with no credentials at all.

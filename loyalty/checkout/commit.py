@@ -22,9 +22,11 @@ from loyalty.config import Settings
 from loyalty.coupons.services import redeem_coupons
 from loyalty.db import execute_rows
 from loyalty.errors import InsufficientPoints
+from loyalty.insight import REFRESH_MEMBER_TASK
 from loyalty.ledger.models import Account, PostingKind
 from loyalty.ledger.services import PostingRequest, member_account, post_sale
 from loyalty.members.models import Member
+from loyalty.outbox.services import enqueue
 from loyalty.stores.models import Store
 from loyalty.tiers.services import upgrade_tier
 
@@ -64,6 +66,8 @@ def commit_checkout(
     _post_points(session, settings, priced, basket_id, account, overdraw=overdraw)
     upgrade_tier(session, priced.member, priced.occurred_at)
     review_till_prices(session, settings, priced, basket_id)
+    # One outbox row: the member's insight is refreshed after commit, off the till's clock.
+    enqueue(session, REFRESH_MEMBER_TASK, member_id=priced.member.id)
     return Receipt(basket_id, priced, account.balance, _receipt_lines(priced, account.balance))
 
 
