@@ -1,5 +1,5 @@
-"""``loyalty insight model`` on the CDNOW sample loaded into the basket tables, the rebuild that
-uses the fit, and ``loyalty insight export``."""
+"""``loyalty insight model`` on the CDNOW sample imported by ``loyalty import baskets``, the
+rebuild that uses the fit, and ``loyalty insight export``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 
-from loyalty.baskets.models import Basket
 from loyalty.insight.models import BtydFit, MemberInsight
 from loyalty.members.models import Member
 from tests.factories import invoke_cli, make_store
@@ -21,33 +20,28 @@ HEADER = ["member_ref", "recency_days", "frequency", "monetary_minor", "r", "f",
           "p_alive", "expected_purchases_90d", "expected_value_minor"]
 
 
-def _load_cdnow(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Each line of the file a basket of one line, at noon UTC on its day."""
-    rows = transactions()
-    customers = sorted({customer for customer, _, _ in rows})
-    members = dict(zip(customers, add_members(db, len(customers)), strict=True))
-    store = make_store(db, "USD")
-    db.execute(insert(Basket), [
-        {"store_id": store.id, "member_id": members[customer], "currency": "USD",
-         "subtotal_minor": cents, "payable_minor": cents,
-         "occurred_at": dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)}
-        for customer, day, cents in rows
-    ])
-    db.execute(text(
-        "INSERT INTO basket_line (basket_id, line_no, sku, quantity, unit_price_minor,"
-        " discount_minor, coupon_discount_minor, net_minor, points_earned, points_redeemed,"
-        " returned_quantity) SELECT id, 1, 'CD', 1, subtotal_minor, 0, 0, subtotal_minor,"
-        " 0, 0, 0 FROM basket"))
-    db.commit()
-    return members
+def _load_cdnow(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The sample through ``loyalty import baskets``, as a retailer brings history in: each
+    line of the file a basket of one line, at noon UTC on its day."""
+    path = tmp_path / "cdnow.csv"
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["member_ref", "basket_id", "occurred_at", "store", "sku", "quantity",
+                      "amount_minor"])
+        for n, (customer, day, cents) in enumerate(transactions()):
+            out.writerow([customer, f"cdnow-{n}", f"{day.isoformat()}T12:00:00+00:00", "CDNOW",
+                          "CD", 1, cents])
+    result = invoke_cli(app, ["import", "baskets", str(path), "--create-missing",
+                              "--currency", "USD"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture
-def cdnow(db):  # type: ignore[no-untyped-def]
-    return _load_cdnow(db)
+def cdnow(app, tmp_path):  # type: ignore[no-untyped-def]
+    _load_cdnow(app, tmp_path)
 
 
-def test_model_reproduces_the_published_fit_from_the_basket_tables(app, db, cdnow):
+def test_model_reproduces_the_published_fit_from_the_imported_history(app, db, cdnow):
     result = invoke_cli(app, ["insight", "model", "--calibration-end", "1997-09-30",
                               "--time-unit", "week", "--json"])
     assert result.exit_code == 0, result.output
