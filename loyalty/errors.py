@@ -149,3 +149,14 @@ class NotASession(Conflict):
 
 class RuleOverlaps(Conflict):
     code, title = "rule_overlaps", "Another earning rule covers the same target at that time"
+
+
+class InvalidSegmentRule(InvalidInput):
+    """A segment rule that cannot be compiled; ``path`` is the JSON path of the offending part
+    (``$.and[1].value``) and the detail says why (docs/SEGMENTS.md)."""
+
+    code, title = "invalid_segment_rule", "The segment rule is not valid"
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"{path}: {why}", path=path)
+        self.path = path

@@ -1,0 +1,1 @@
+"""Segments: JSON rules over member insight and profile, compiled to one SQL query."""
