@@ -29,6 +29,7 @@ from loyalty.messaging.views import init_messaging
 from loyalty.openapi import api_settings, init_docs, spec_kwargs
 from loyalty.rules import api as rules_api
 from loyalty.schema_fields import URL_CONVERTERS
+from loyalty.segments import api as segments_api
 from loyalty.staff import api as staff_api
 from loyalty.stores import api as stores_api
 from loyalty.tiers import api as tiers_api
@@ -39,7 +40,7 @@ API_PREFIX = "/api/v1"
 # imported by name so that import-linter sees every edge of the composition root.
 API_SLICES = (
     cards_api, members_api, ledger_api, checkout_api, coupons_api, catalog_api, stores_api,
-    staff_api, rules_api, tiers_api, insight_api,
+    staff_api, rules_api, tiers_api, insight_api, segments_api,
 )
 
 

@@ -12,6 +12,7 @@ from loyalty.members.models import Channel, ConsentRecord, Member, MemberNote
 from loyalty.messaging.models import Message, MessageChannel, MessageStatus
 from loyalty.outbox.models import OutboxMessage
 from loyalty.rules.models import EarningRule, RuleKind
+from loyalty.segments.models import Segment
 from loyalty.staff.models import Role, StaffSession, StaffUser
 from loyalty.stores.models import Store, Till
 from loyalty.tiers.models import Tier
@@ -23,5 +24,5 @@ __all__ = [
     "MessageChannel", "MessageStatus", "OfferKind",
     "Affinity", "BtydFit", "MemberCategoryInsight", "MemberInsight",
     "OutboxMessage", "Posting", "PostingKind", "Product", "ReturnLine", "ReviewFlag", "Role",
-    "RuleKind", "StaffSession", "StaffUser", "Store", "Till", "Tier",
+    "RuleKind", "Segment", "StaffSession", "StaffUser", "Store", "Till", "Tier",
 ]

@@ -64,6 +64,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "tiers.set_tiers": frozenset({ADMIN}),
     # member insight: the back office and marketing read it (chain-wide, like members)
     "insight.member_insight": frozenset({ADMIN, MANAGER, MARKETER}),
+    # segments: marketing's audiences, chain-wide
+    "segments.preview_rule": frozenset({ADMIN, MARKETER}),
+    "segments.list_segments": frozenset({ADMIN, MARKETER}),
+    "segments.create_segment": frozenset({ADMIN, MARKETER}),
+    "segments.get_segment": frozenset({ADMIN, MARKETER}),
+    "segments.preview_segment": frozenset({ADMIN, MARKETER}),
 }
 
 # Reachable with no credentials at all.

@@ -1,6 +1,6 @@
-"""Segments: preview a rule's audience (docs/SEGMENTS.md).
+"""Segments: preview a rule's audience, save named rules (docs/SEGMENTS.md).
 
-Reads only.  The rule is compiled to one query (loyalty.segments.compiler) and run in the
+Preview reads only.  The rule is compiled to one query (loyalty.segments.compiler) and run in the
 database: one COUNT and one sample query, no member loaded into Python to be tested.
 """
 
@@ -13,11 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loyalty.audit.services import record_event
 from loyalty.catalog.models import Category
 from loyalty.db import utcnow
-from loyalty.errors import InvalidSegmentRule
+from loyalty.errors import AlreadyExists, InvalidSegmentRule, NotFound
 from loyalty.members.models import Member
 from loyalty.segments.compiler import CompiledRule, compile_rule
+from loyalty.segments.models import Segment
 
 MAX_SAMPLE = 100
 
@@ -51,3 +53,33 @@ def preview_segment(session: Session, rule: Any, sample: int = 20,
     rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(select(ids)))
                            .order_by(Member.id)).all()
     return Preview(count, [{"id": r.id, "name": r.name} for r in rows])
+
+
+def create_segment(session: Session, name: str, rule: Any, *, actor: str) -> Segment:
+    """Save a named rule, after compiling it (a rule that cannot run is never stored).  The
+    name is unique (AlreadyExists otherwise).  Audit-logged with ``actor``."""
+    compile_checked(session, rule)
+    if session.scalar(select(Segment.id).where(Segment.name == name)) is not None:
+        raise AlreadyExists(f"a segment named {name!r} exists")
+    segment = Segment(name=name, rule=rule, created_by=actor)
+    session.add(segment)
+    session.flush()
+    record_event(session, actor, "segment.create", f"segment:{segment.id}", name=name)
+    return segment
+
+
+def list_segments(session: Session) -> list[Segment]:
+    """Every saved segment, by name."""
+    return list(session.scalars(select(Segment).order_by(Segment.name)))
+
+
+def get_segment(session: Session, segment_id: int) -> Segment:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"no segment {segment_id}")
+    return segment
+
+
+def preview_saved_segment(session: Session, segment_id: int, sample: int = 20) -> Preview:
+    """A saved segment's audience now (the rule is evaluated afresh)."""
+    return preview_segment(session, get_segment(session, segment_id).rule, sample)
