@@ -15,7 +15,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, extract, false, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    extract,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from loyalty.baskets.models import Basket, BasketLine
 from loyalty.cards.models import Card, CardStatus
@@ -53,7 +65,7 @@ FIELDS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "tier": (None, "text", EQUALITY_OPS),
     "card_status": (None, "text", EQUALITY_OPS),
 }
-KEYWORDS = ("and", "or", "not", "field", "consent", "bought_category")
+KEYWORDS = ("and", "or", "not", "field", "consent", "bought_category", "bought", "category_spend")
 
 
 @dataclass
@@ -105,6 +117,10 @@ def _node(node: Any, path: str, depth: int, walk: _Walk) -> ColumnElement[bool]:
         return _consent(node, path)
     if kind == "bought_category":
         return _bought_category(node, path, walk)
+    if kind == "bought":
+        return _bought_never(node, path, walk)
+    if kind == "category_spend":
+        return _category_spend(node, path, walk)
     return _comparison(node, path, walk)
 
 
@@ -243,15 +259,60 @@ def _bought_category(node: dict[str, Any], path: str, walk: _Walk) -> ColumnElem
     """A line in the category within the last N days (from the baskets, not the nightly
     insight, so a purchase this morning counts)."""
     _only(node, path, {"bought_category", "within_days"})
-    category = _id(node["bought_category"], f"{path}.bought_category")
-    days = node.get("within_days")
+    category = _category(node, "bought_category", path, walk)
+    since = _since(node, "within_days", path, walk, required=True)
+    return _lines_in(category, since)
+
+
+def _bought_never(node: dict[str, Any], path: str, walk: _Walk) -> ColumnElement[bool]:
+    """Bought in category X and never in category Y (both within N days, if given): the
+    cross-sell audience."""
+    _only(node, path, {"bought", "never", "within_days"})
+    bought = _category(node, "bought", path, walk)
+    if "never" not in node:
+        raise _fail(path, "missing key never")
+    never = _category(node, "never", path, walk)
+    since = _since(node, "within_days", path, walk, required=False)
+    return and_(_lines_in(bought, since), not_(_lines_in(never, since)))
+
+
+def _category_spend(node: dict[str, Any], path: str, walk: _Walk) -> ColumnElement[bool]:
+    """Spend (line amounts net of line discounts) in the category over the last N days is at
+    least M minor units."""
+    _only(node, path, {"category_spend", "days", "min_minor"})
+    category = _category(node, "category_spend", path, walk)
+    since = _since(node, "days", path, walk, required=True)
+    least = node.get("min_minor")
+    if isinstance(least, bool) or not isinstance(least, int) or not 1 <= least <= INT_LIMIT:
+        raise _fail(f"{path}.min_minor", "expected a positive integer (minor units)")
+    spend = (select(func.coalesce(func.sum(BasketLine.net_minor), 0))
+             .where(Basket.member_id == Member.id, Basket.occurred_at >= since,
+                    BasketLine.basket_id == Basket.id, BasketLine.category_id == category)
+             .scalar_subquery())
+    return spend >= least
+
+
+def _category(node: dict[str, Any], key: str, path: str, walk: _Walk) -> int:
+    category = _id(node[key], f"{path}.{key}")
+    walk.categories.setdefault(category, f"{path}.{key}")
+    return category
+
+
+def _since(node: dict[str, Any], key: str, path: str, walk: _Walk,
+           *, required: bool) -> dt.datetime | None:
+    if key not in node and not required:
+        return None
+    days = node.get(key)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise _fail(f"{path}.within_days", f"expected an integer from 1 to {MAX_DAYS}")
-    walk.categories.setdefault(category, f"{path}.bought_category")
-    since = walk.now - dt.timedelta(days=days)
-    return exists().where(Basket.member_id == Member.id, Basket.occurred_at >= since,
-                          BasketLine.basket_id == Basket.id,
-                          BasketLine.category_id == category)
+        raise _fail(f"{path}.{key}", f"expected an integer from 1 to {MAX_DAYS}")
+    return walk.now - dt.timedelta(days=days)
+
+
+def _lines_in(category: int, since: dt.datetime | None) -> ColumnElement[bool]:
+    """The member has a basket line in the category (since ``since``, if given)."""
+    window = [] if since is None else [Basket.occurred_at >= since]
+    return exists().where(Basket.member_id == Member.id, *window,
+                          BasketLine.basket_id == Basket.id, BasketLine.category_id == category)
 
 
 def _id(value: Any, path: str) -> int:

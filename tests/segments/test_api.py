@@ -59,6 +59,7 @@ def test_a_marketer_previews_saves_and_reuses_a_segment(client, db):
     ({"or": [{"field": "shoe_size", "op": "=", "value": 42}]}, "$.or[0].field"),
     ({"not": {"consent": "sms", "field": "r"}}, "$.not.consent"),
     ({"bought_category": 999999, "within_days": 30}, "$.bought_category"),
+    ({"or": [{"consent": "sms"}, {"bought": 999998, "never": 999999}]}, "$.or[1].bought"),
 ])
 def test_a_bad_rule_is_a_422_naming_its_path_and_saves_nothing(client, db, rule, path):
     desk = StaffDesk(db, make_store(db))

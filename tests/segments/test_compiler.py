@@ -101,6 +101,28 @@ def test_bought_category_within_days(db):
         "Ann", "Bob", "Cyd", "Dee", "Eve", "Fay"]
 
 
+def test_bought_but_never_and_category_spend(db):
+    people, cats = build_population(db)
+    names = {p.id: p.name for p in people}
+    dairy, fruit = cats["dairy"], cats["fruit"]
+
+    def who(rule: dict) -> list[str]:
+        return sorted(names[i] for i in db.scalars(compile_rule(rule, now=NOW).query))
+
+    # Cyd bought dairy 31 days ago and fruit 29 days ago
+    assert who({"bought": dairy, "never": fruit}) == ["Ann", "Bob"]
+    assert who({"bought": dairy, "never": fruit, "within_days": 30}) == ["Ann"]
+    assert who({"bought": dairy, "never": fruit, "within_days": 40}) == ["Ann"]
+    assert who({"bought": fruit, "never": dairy, "within_days": 30}) == ["Cyd"]
+    assert who({"bought": fruit, "never": dairy}) == []
+    # every line is 500; Ann 5 days ago, Bob 100 days ago, Cyd 31 days ago
+    assert who({"category_spend": dairy, "days": 40, "min_minor": 500}) == ["Ann", "Cyd"]
+    assert who({"category_spend": dairy, "days": 40, "min_minor": 501}) == []
+    assert who({"category_spend": dairy, "days": 10, "min_minor": 1}) == ["Ann"]
+    assert who({"not": {"category_spend": dairy, "days": 40, "min_minor": 500}}) == [
+        "Bob", "Dee", "Eve", "Fay"]
+
+
 def test_preview_counts_and_samples_in_the_database(db):
     people, cats = build_population(db)
     rule = {"or": [{"consent": "sms"}, {"field": "segment", "op": "=", "value": "Champions"}]}
@@ -141,6 +163,12 @@ BAD = [
     ({"bought_category": 1, "within_days": 0}, "$.within_days", "from 1 to"),
     ({"bought_category": "dairy", "within_days": 3}, "$.bought_category", "an id"),
     ({"field": "frequency", "op": ">", "value": 10**30}, "$.value", "out of range"),
+    ({"bought": 1}, "$", "missing key never"),
+    ({"bought": 1, "never": 0}, "$.never", "an id"),
+    ({"bought": 1, "never": 2, "within_days": 1.5}, "$.within_days", "from 1 to"),
+    ({"category_spend": 1, "days": 30}, "$.min_minor", "positive integer"),
+    ({"category_spend": 1, "min_minor": 30}, "$.days", "from 1 to"),
+    ({"category_spend": 1, "days": 3, "min_minor": 5, "max": 9}, "$.max", "unexpected key"),
     ({"field": "p_alive", "op": ">", "value": float("nan")}, "$.value", "out of range"),
 ]
 
