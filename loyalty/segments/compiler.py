@@ -46,12 +46,14 @@ OPS = ("<", "<=", "=", ">=", ">", "!=", "in")
 EQUALITY_OPS = ("=", "!=", "in")
 INT_LIMIT = 2**53  # JSON numbers beyond this lose precision in clients
 
-# field -> (column, kind, allowed ops); kinds: int, number, text
+INT32 = 2**31 - 1  # PostgreSQL casts a parameter to its column's type: keep it in range
+
+# field -> (column, kind, allowed ops); kinds: int (32-bit), bigint, number, text
 _INSIGHT = MemberInsight.__table__.c
 FIELDS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "recency_days": (_INSIGHT.recency_days, "int", OPS),
     "frequency": (_INSIGHT.frequency, "int", OPS),
-    "monetary_minor": (_INSIGHT.monetary_minor, "int", OPS),
+    "monetary_minor": (_INSIGHT.monetary_minor, "bigint", OPS),
     "r": (_INSIGHT.r, "int", OPS),
     "f": (_INSIGHT.f, "int", OPS),
     "m": (_INSIGHT.m, "int", OPS),
@@ -175,9 +177,10 @@ def _scalar(value: Any, kind: str, path: str) -> Any:
         return value
     numeric = isinstance(value, int) or (kind == "number" and isinstance(value, float))
     if isinstance(value, bool) or not numeric:
-        raise _fail(path, "expected an integer" if kind == "int" else "expected a number")
-    if abs(value) > INT_LIMIT or value != value:  # value != value: NaN
-        raise _fail(path, "number out of range")
+        raise _fail(path, "expected a number" if kind == "number" else "expected an integer")
+    limit = INT32 if kind == "int" else INT_LIMIT
+    if abs(value) > limit or value != value:  # value != value: NaN
+        raise _fail(path, f"number out of range (at most {limit} either side of 0)")
     return value
 
 

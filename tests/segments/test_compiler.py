@@ -43,6 +43,11 @@ def _leaf(p: Facts, rule: dict, cats: dict[str, int]) -> bool:
 
 RULES = [
     {"field": "recency_days", "op": "<=", "value": 40},
+    {"field": "recency_days", "op": "<", "value": 2**31 - 1},
+    {"field": "monetary_minor", "op": ">", "value": -(2**53)},
+    {"field": "age", "op": "<", "value": 2**31 - 1},
+    {"field": "age", "op": ">", "value": -(2**31) + 1},
+    {"field": "p_alive", "op": "in", "value": [0.1, 0.95, 1]},
     {"field": "frequency", "op": ">", "value": 2},
     {"field": "monetary_minor", "op": "!=", "value": 1500},
     {"field": "r", "op": "in", "value": [1, 5]},
@@ -163,6 +168,9 @@ BAD = [
     ({"bought_category": 1, "within_days": 0}, "$.within_days", "from 1 to"),
     ({"bought_category": "dairy", "within_days": 3}, "$.bought_category", "an id"),
     ({"field": "frequency", "op": ">", "value": 10**30}, "$.value", "out of range"),
+    ({"field": "frequency", "op": ">", "value": 2**31}, "$.value", "out of range"),
+    ({"field": "monetary_minor", "op": "in", "value": [1, 2**53 + 1]}, "$.value[1]",
+     "out of range"),
     ({"bought": 1}, "$", "missing key never"),
     ({"bought": 1, "never": 0}, "$.never", "an id"),
     ({"bought": 1, "never": 2, "within_days": 1.5}, "$.within_days", "from 1 to"),
