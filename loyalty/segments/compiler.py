@@ -172,8 +172,10 @@ def _value(value: Any, kind: str, op: str, path: str) -> Any:
 
 def _scalar(value: Any, kind: str, path: str) -> Any:
     if kind == "text":
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_STRING or "\x00" in value:
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_STRING:
             raise _fail(path, f"expected a text of 1 to {MAX_STRING} characters")
+        if "\x00" in value or not _encodable(value):
+            raise _fail(path, "not storable text (a NUL character or a lone surrogate)")
         return value
     numeric = isinstance(value, int) or (kind == "number" and isinstance(value, float))
     if isinstance(value, bool) or not numeric:
@@ -182,6 +184,14 @@ def _scalar(value: Any, kind: str, path: str) -> Any:
     if abs(value) > limit or value != value:  # value != value: NaN
         raise _fail(path, f"number out of range (at most {limit} either side of 0)")
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, JSON's "\ud800"
+        return False
+    return True
 
 
 def _as_list(value: Any) -> list[Any]:
