@@ -36,13 +36,22 @@ def _coupon_status(bo: RealBackOffice, code: str) -> CouponStatus:
         return s.query(Coupon).filter_by(code=code).one().status
 
 
-def _scan_a_sale(agent: Agent, scanner: VirtualDevice, card: str, qr_text: str) -> None:
+def _scan_a_sale(agent: Agent, scanner: VirtualDevice, card: str, qr_text: str,
+                 code: str) -> dict:
+    """Card, two products and the coupon's QR text through the scanner; the coupon ``code``
+    must show on the till's screen.  Returns the quote the local API then gives."""
+    wait_for(lambda: set(agent.device_states.values()) == {"connected"})
     scanner.send(card)  # the card's Code 128
     wait_for(lambda: agent.session.view().member is not None)
     for barcode in (MILK_BARCODE, RICE_BARCODE):
         scanner.send(barcode)
     wait_for(lambda: len(agent.session.view().lines) == 2)
     scanner.send(qr_text)
+    view = wait_for(lambda: agent.session.view().coupons and agent.session.view())
+    assert [c.code for c in view.coupons] == [code], view.message
+    status, _, answer = call(agent.local_api.url, "POST", "/session/quote")
+    assert status == 200, answer
+    return answer["quote"]
 
 
 @pytest.mark.parametrize("aim", ["", "]Q1"], ids=["bare", "aim-prefix"])
@@ -57,13 +66,8 @@ def test_a_coupon_qr_scanned_online_is_priced_and_redeemed(
     try:
         agent.sync_once()
         agent.start()
-        wait_for(lambda: set(agent.device_states.values()) == {"connected"})
-        _scan_a_sale(agent, scanner, bo.card, aim + payload)
-        view = wait_for(lambda: agent.session.view().coupons and agent.session.view())
-        assert [c.code for c in view.coupons] == [code], view.message
-        status, _, answer = call(agent.local_api.url, "POST", "/session/quote")
-        quote = answer["quote"]
-        assert status == 200 and not quote["estimated"]
+        quote = _scan_a_sale(agent, scanner, bo.card, aim + payload, code)
+        assert not quote["estimated"]
         assert (quote["subtotal_minor"], quote["coupon_discount_minor"]) == (SUBTOTAL, DISCOUNT)
         assert quote["payable_minor"] == SUBTOTAL - DISCOUNT
         scanner.send("LCFN:TOTAL")
@@ -91,13 +95,8 @@ def test_a_coupon_qr_scanned_offline_is_estimated_and_redeemed_on_replay(
         assert agent.cache.public_key()
         proxy.close()  # the back office is gone: connections are refused
         agent.start()
-        wait_for(lambda: set(agent.device_states.values()) == {"connected"})
-        _scan_a_sale(agent, scanner, bo.card, aim + payload)
-        view = wait_for(lambda: agent.session.view().coupons and agent.session.view())
-        assert [c.code for c in view.coupons] == [code], view.message
-        status, _, answer = call(agent.local_api.url, "POST", "/session/quote")
-        quote = answer["quote"]
-        assert status == 200 and quote["estimated"]
+        quote = _scan_a_sale(agent, scanner, bo.card, aim + payload, code)
+        assert quote["estimated"]
         assert (quote["subtotal_minor"], quote["coupon_discount_minor"]) == (SUBTOTAL, DISCOUNT)
         scanner.send("LCFN:TOTAL")
         sale = wait_for(lambda: agent.session.view().last_sale)
