@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from loyalty.config import Settings
 from loyalty.db import Base
 from loyalty.migrations import upgrade
-from tests.services import service_missing
+from tests.services import empty_pg_database
 
 PG_URL = os.environ.get("LOYALTY_TEST_DATABASE_URL", "")
 # `make test TEST_DB_PREFIX=...`: a checkout's own names, to tell its databases from another's.
@@ -54,22 +53,9 @@ def database_template(
         return
     # Unique per process: two test runs at once on one server must not share a database.
     name = f"{DB_PREFIX}_{worker_id}_{os.getpid()}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL at " + PG_URL, exc)
-    finally:
-        admin.dispose()
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_pg_database(PG_URL, name) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ Outside CI a test that needs an absent service is skipped with the reason; under
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -34,3 +36,26 @@ def require_redis(url: str = REDIS_URL) -> str:
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         service_missing("Redis at " + url, exc)
     return url
+
+
+@contextmanager
+def empty_pg_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database ``name`` on the server of ``server_url``; yields its URL
+    and drops it after.  A server that cannot be reached skips (or fails, under CI)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        admin.dispose()
+        service_missing("PostgreSQL at " + server_url, exc)
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -19,14 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from loyalty.app import create_app
 from loyalty.config import Settings
 from tests.conftest import PG_URL
 from tests.factories import auth
-from tests.services import service_missing
+from tests.services import empty_pg_database
 from tests.tasks.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -54,17 +52,8 @@ def fresh_database(tmp_path: Path) -> Iterator[str]:
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    name = f"rules_firstrun_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL at " + PG_URL, exc)
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_pg_database(PG_URL, f"rules_firstrun_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 def operator_environment(tmp_path: Path, database_url: str) -> dict[str, str]:
