@@ -25,6 +25,9 @@ from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
 
+# Ids, counts and money columns are 32-bit INTEGER on both databases: what fits them.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

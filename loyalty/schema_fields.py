@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+from loyalty.db import INT32_MAX, INT32_MIN
 
 
 def storable_text_error(value: str) -> str | None:

@@ -27,7 +27,7 @@ from loyalty.checkout.offline import WaivedCoupon, price_offline_coupons
 from loyalty.config import Settings
 from loyalty.coupons.models import Coupon
 from loyalty.coupons.services import CouponOutcome, PricedLine, price_coupons
-from loyalty.db import in_snapshot, remembered
+from loyalty.db import INT32_MAX, in_snapshot, remembered
 from loyalty.errors import (
     CurrencyMismatch,
     InsufficientPoints,
@@ -52,7 +52,7 @@ MAX_SKU_LENGTH: int = Product.__table__.c.sku.type.length  # type: ignore[attr-d
 # Every amount of a sale (a line's price, the subtotal, points) is stored in an INTEGER column:
 # 32 bits on PostgreSQL.  Bounded here so a till's figures are refused with a clear answer
 # rather than overflowing the column (2,147,483,647 fils is over 21 million AED).
-MAX_AMOUNT_MINOR = 2**31 - 1
+MAX_AMOUNT_MINOR = INT32_MAX
 # An offline sale may arrive late, but not from the future nor from years ago.
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_LATENESS = dt.timedelta(days=30)

@@ -9,10 +9,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 from loyalty import schema_fields as db_fields
 from loyalty.errors import InvalidInput
 from loyalty.rules.models import RuleKind
-from loyalty.rules.services import EARLIEST, LATEST, MAX_INT, parse_rate, rate_text
+from loyalty.rules.services import EARLIEST, LATEST, parse_rate, rate_text
 
 MOMENTS = validate.Range(EARLIEST, LATEST)
-ID = validate.Range(1, MAX_INT)
 
 
 class Rate(db_fields.String):
@@ -34,12 +33,10 @@ class RuleInSchema(Schema):
     kind = fields.Enum(RuleKind, by_value=True, required=True)
     currency = db_fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
     points_per_unit = Rate(load_default=None, metadata={"example": "1"})
-    min_spend_minor = db_fields.Integer(load_default=None, strict=True,
-                                     validate=validate.Range(0, MAX_INT))
-    multiplier_permille = db_fields.Integer(load_default=None, strict=True,
-                                         validate=validate.Range(0, MAX_INT))
-    store_id = db_fields.Integer(load_default=None, strict=True, validate=ID)
-    category_id = db_fields.Integer(load_default=None, strict=True, validate=ID)
+    min_spend_minor = db_fields.Integer(load_default=None, strict=True, minimum=0)
+    multiplier_permille = db_fields.Integer(load_default=None, strict=True, minimum=0)
+    store_id = db_fields.Id(load_default=None, strict=True)
+    category_id = db_fields.Id(load_default=None, strict=True)
     sku = db_fields.String(load_default=None, validate=validate.Length(1, 64))
     valid_from = db_fields.AwareDateTime(load_default=None, validate=MOMENTS)
     valid_to = db_fields.AwareDateTime(load_default=None, validate=MOMENTS)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
 from loyalty.catalog.models import Category, Product
-from loyalty.db import remembered, utcnow
+from loyalty.db import INT32_MAX, remembered, utcnow
 from loyalty.errors import Conflict, InvalidInput, NotFound, RuleOverlaps
 from loyalty.money import KNOWN_CURRENCIES
 from loyalty.rules.engine import Rule
@@ -20,7 +20,6 @@ from loyalty.rules.models import EarningRule, RuleKind
 from loyalty.stores.models import Store
 
 # Every integer a rule keeps fits a 32-bit column on both databases.
-MAX_INT = 2**31 - 1
 # Validity windows are for this era; far-off years only overflow time zone arithmetic.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
@@ -93,8 +92,8 @@ def add_earning_rule(
     min_spend = min_spend_minor or 0
     if rate < 0 or multiplier < 0 or min_spend < 0:
         raise InvalidInput("rates, multipliers and minimum spend cannot be negative")
-    if max(rate.numerator, rate.denominator, multiplier, min_spend) > MAX_INT:
-        raise InvalidInput(f"rates, multipliers and minimum spend are at most {MAX_INT}")
+    if max(rate.numerator, rate.denominator, multiplier, min_spend) > INT32_MAX:
+        raise InvalidInput(f"rates, multipliers and minimum spend are at most {INT32_MAX}")
     valid_from = _moment("valid_from", valid_from or utcnow())
     if valid_to is not None and _moment("valid_to", valid_to) <= valid_from:
         raise InvalidInput("valid_to must be after valid_from")
@@ -128,7 +127,7 @@ def end_earning_rule(session: Session, rule_id: int, at: dt.datetime | None = No
     A rule can be ended sooner than planned, never later (that would edit the past of a rule
     that said it had ended); ``at`` may not precede its start.  Effects: ``valid_to`` set, one
     audit event ``rule.end``."""
-    rule = session.get(EarningRule, rule_id) if 0 < rule_id <= MAX_INT else None
+    rule = session.get(EarningRule, rule_id) if 0 < rule_id <= INT32_MAX else None
     if rule is None:
         raise NotFound(f"no earning rule {rule_id}")
     at = _moment("at", at or utcnow())
@@ -174,7 +173,7 @@ def _check_fields(kind: RuleKind, given: set[str]) -> None:
 def _check_target_exists(session: Session, rule: EarningRule) -> None:
     for what, model, ref in (("store", Store, rule.store_id),
                              ("category", Category, rule.category_id)):
-        if ref is not None and (not 0 < ref <= MAX_INT or session.get(model, ref) is None):
+        if ref is not None and (not 0 < ref <= INT32_MAX or session.get(model, ref) is None):
             raise InvalidInput(f"no {what} {ref}")
     if rule.sku is not None and session.scalar(
             select(Product.id).where(Product.sku == rule.sku)) is None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from loyalty.baskets.models import Basket, BasketLine
 from loyalty.cards.models import Card, CardStatus
+from loyalty.db import INT32_MAX
 from loyalty.errors import InvalidSegmentRule
 from loyalty.insight.models import MemberInsight
 from loyalty.members.models import Channel, ConsentRecord, Member
@@ -46,7 +47,6 @@ OPS = ("<", "<=", "=", ">=", ">", "!=", "in")
 EQUALITY_OPS = ("=", "!=", "in")
 INT_LIMIT = 2**53  # JSON numbers beyond this lose precision in clients
 
-INT32 = 2**31 - 1  # PostgreSQL casts a parameter to its column's type: keep it in range
 
 # field -> (column, kind, allowed ops); kinds: int (32-bit), bigint, number, text
 _INSIGHT = MemberInsight.__table__.c
@@ -180,7 +180,7 @@ def _scalar(value: Any, kind: str, path: str) -> Any:
     numeric = isinstance(value, int) or (kind == "number" and isinstance(value, float))
     if isinstance(value, bool) or not numeric:
         raise _fail(path, "expected a number" if kind == "number" else "expected an integer")
-    limit = INT32 if kind == "int" else INT_LIMIT
+    limit = INT32_MAX if kind == "int" else INT_LIMIT
     if abs(value) > limit or value != value:  # value != value: NaN
         raise _fail(path, f"number out of range (at most {limit} either side of 0)")
     return value
@@ -329,7 +329,7 @@ def _lines_in(category: int, since: dt.datetime | None) -> ColumnElement[bool]:
 
 
 def _id(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= INT32_MAX:
         raise _fail(path, "expected an id (a positive integer)")
     return value
 

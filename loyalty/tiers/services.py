@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
 from loyalty.baskets.models import Basket, BasketReturn
-from loyalty.db import remembered
+from loyalty.db import INT32_MAX, remembered
 from loyalty.errors import Conflict, InvalidInput
 from loyalty.members.models import Member
 from loyalty.tiers.models import Tier
@@ -29,7 +29,6 @@ WINDOW = dt.timedelta(days=365)
 _T = TypeVar("_T")
 
 
-MAX_INT = 2**31 - 1
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -119,9 +118,9 @@ def _check_ladder(ladder: Sequence[TierSpec]) -> None:
                 or any(ord(c) < 32 for c in spec.name)):
             raise InvalidInput(f"tier {spec.code}: the name must have 1 to "
                                f"{Tier.name.type.length} printable characters")
-        if not 0 <= spec.min_spend_minor <= MAX_INT:
-            raise InvalidInput(f"tier {spec.code}: the threshold must be 0 to {MAX_INT}")
-        if not 0 < spec.multiplier_permille <= MAX_INT:
+        if not 0 <= spec.min_spend_minor <= INT32_MAX:
+            raise InvalidInput(f"tier {spec.code}: the threshold must be 0 to {INT32_MAX}")
+        if not 0 < spec.multiplier_permille <= INT32_MAX:
             raise InvalidInput(f"tier {spec.code}: the multiplier must be positive "
                                "(per mille: 1000 is x1)")
     for lower, higher in zip(ladder, ladder[1:], strict=False):
