@@ -2,6 +2,7 @@
 
 from loyalty.audit.models import AuditEvent
 from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
+from loyalty.campaigns.models import Campaign, CampaignRun, CampaignTarget
 from loyalty.cards.models import Card, CardStatus
 from loyalty.catalog.models import Category, Product
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
@@ -18,7 +19,8 @@ from loyalty.stores.models import Store, Till
 from loyalty.tiers.models import Tier
 
 __all__ = [
-    "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Card",
+    "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Campaign",
+    "CampaignRun", "CampaignTarget", "Card",
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
     "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "Message",
     "MessageChannel", "MessageStatus", "OfferKind",

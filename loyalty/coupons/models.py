@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.db import Base, str_enum, utcnow
@@ -31,11 +32,19 @@ class Coupon(Base):
     """
 
     __tablename__ = "coupon"
+    # One coupon per campaign, member and occasion: issuing is idempotent whatever a worker
+    # does (docs/CAMPAIGNS.md).  Coupons issued by hand have no campaign, and NULLs never clash.
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id", "occasion"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
-    campaign_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign.id"), default=None, index=True
+    )
+    occasion: Mapped[str | None] = mapped_column(String(40), default=None)
+    # Why the member got it: the campaign's rule and the member's values that matched.
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     kind: Mapped[OfferKind] = mapped_column(str_enum(OfferKind, 16))
     percent: Mapped[int | None] = mapped_column(default=None)
     amount_minor: Mapped[int | None] = mapped_column(default=None)
