@@ -70,6 +70,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "segments.create_segment": frozenset({ADMIN, MARKETER}),
     "segments.get_segment": frozenset({ADMIN, MARKETER}),
     "segments.preview_segment": frozenset({ADMIN, MARKETER}),
+    # campaign results: marketing chain-wide, a store manager their own store's baskets only
+    # (the view narrows to the caller's store); fairness is chain-wide, marketing's alone
+    "campaign_results.get_results": frozenset({ADMIN, MARKETER, MANAGER}),
+    "campaign_results.get_fairness": frozenset({ADMIN, MARKETER}),
 }
 
 # Reachable with no credentials at all.
