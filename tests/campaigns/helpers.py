@@ -101,12 +101,14 @@ def bulk_baskets(db: Session, store_id: int,
                  sales: list[tuple[int, dt.datetime, int]]) -> None:
     """Many one-line baskets at once: (member id, when, amount)."""
     conn = db.connection()
-    ids = conn.execute(insert(Basket.__table__).returning(Basket.__table__.c.id), [
+    returning = insert(Basket.__table__).returning(Basket.__table__.c.id,
+                                                   sort_by_parameter_order=True)
+    ids = conn.execute(returning, [
         {"store_id": store_id, "member_id": m, "currency": "AED", "subtotal_minor": amount,
          "payable_minor": amount, "occurred_at": when, "coupon_discount_minor": 0,
          "points_redeemed": 0, "redeemed_value_minor": 0, "points_earned": 0,
-         "bonus_points": 0, "received_at": when} for m, when, amount in sales],
-        sort_by_parameter_order=True).scalars().all()
+         "bonus_points": 0, "received_at": when} for m, when, amount in sales]
+    ).scalars().all()
     conn.execute(insert(BasketLine.__table__), [
         {"basket_id": b, "line_no": 1, "sku": "SKU1", "quantity": 1, "unit_price_minor": amount,
          "discount_minor": 0, "coupon_discount_minor": 0, "net_minor": amount,
