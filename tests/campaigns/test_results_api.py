@@ -12,7 +12,7 @@ from scipy import stats
 
 from loyalty.coupons.models import OfferKind
 from tests.auth.chain import make_chain
-from tests.campaigns.helpers import basket, issue, make_campaign, plan, redeem
+from tests.campaigns.results_helpers import basket, issue, make_campaign, plan, redeem
 from tests.factories import invoke_cli
 from tests.insight.helpers import add_members
 

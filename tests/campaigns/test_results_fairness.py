@@ -12,7 +12,7 @@ from loyalty.insight.models import MemberInsight
 from loyalty.members.models import Member
 from loyalty.tiers.models import Tier
 from tests.auth.chain import make_chain
-from tests.campaigns.helpers import issue, make_campaign, plan
+from tests.campaigns.results_helpers import issue, make_campaign, plan
 from tests.factories import invoke_cli
 from tests.insight.helpers import add_members
 

@@ -17,7 +17,7 @@ import random
 
 from loyalty.catalog.models import Category
 from tests.auth.chain import make_chain
-from tests.campaigns.helpers import bulk_baskets, make_campaign, plan
+from tests.campaigns.results_helpers import bulk_baskets, make_campaign, plan
 from tests.factories import invoke_cli, make_store
 from tests.insight.helpers import add_baskets, add_members
 
