@@ -90,6 +90,7 @@ def powered(database_template: str, tmp_path_factory: pytest.TempPathFactory
             app.extensions["loyalty.db"].engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_finished_campaign_shows_an_uplift_whose_interval_excludes_zero(powered):
     with powered.app.app_context():
         db = powered.session()
