@@ -19,7 +19,7 @@ from loyalty.insight.affinity import rebuild_affinities
 from loyalty.insight.models import MemberInsight
 from loyalty.members.models import Member
 from loyalty.tiers.models import Tier
-from tests.campaigns.helpers import categories
+from tests.campaigns.definitions import categories
 from tests.factories import make_store
 from tests.insight.helpers import add_baskets
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from loyalty.audit.models import AuditEvent
 from loyalty.campaigns.models import Campaign
 from loyalty.segments.models import Segment
-from tests.campaigns.helpers import END, START, body, categories
+from tests.campaigns.definitions import END, START, body, categories
 from tests.factories import StaffDesk, make_store
 
 API = "/api/v1/campaigns"
