@@ -25,8 +25,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import loyalty
-from loyalty.campaigns.schedule import BEAT_SCHEDULE as CAMPAIGNS_SCHEDULE
+from loyalty.campaigns.schedule import BEAT_SCHEDULE as CAMPAIGNS_TICK_SCHEDULE
 from loyalty.campaigns.schedule import ROUTINE as CAMPAIGNS_ROUTINE
+from loyalty.campaigns.tasks import BEAT_SCHEDULE as CAMPAIGNS_SCHEDULE
 from loyalty.config import Settings
 from loyalty.extensions import database
 from loyalty.insight.tasks import BEAT_SCHEDULE as INSIGHT_SCHEDULE
@@ -65,6 +66,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     **INSIGHT_SCHEDULE,
     **CAMPAIGNS_SCHEDULE,
+    **CAMPAIGNS_TICK_SCHEDULE,
 }
 
 # Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and
