@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -19,12 +17,6 @@ blp = Blueprint("campaigns", __name__,
 
 def _point_value() -> int:
     return current_app.extensions["loyalty.settings"].point_value_minor
-
-
-def _start_run(*args: Any) -> Any:
-    from loyalty.campaigns.issuing import start_run
-
-    return start_run(*args)
 
 
 @blp.route("", methods=["GET"])
@@ -82,7 +74,7 @@ def launch_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     when the start has come).  Launching again answers 409 ``already_launched``."""
     session = db_session()
     services.launch_campaign(session, campaign_id, actor=current_principal().actor,
-                             point_value_minor=_point_value(), start_run=_start_run)
+                             point_value_minor=_point_value())
     return services.campaign_summary(session, campaign_id)
 
 

@@ -155,14 +155,9 @@ def dry_run(ctx: Context, campaign_id: int, sample: int, as_json: bool) -> None:
 @domain_errors_exit
 def launch(ctx: Context, campaign_id: int) -> None:
     """Launch a draft (its first run starts now if its start has come)."""
-    def start_run(*args: Any) -> Any:
-        from loyalty.campaigns.issuing import start_run as issuing_start_run
-
-        return issuing_start_run(*args)
-
     with ctx.session() as session:
         campaign = services.launch_campaign(
-            session, campaign_id, actor=CLI_ACTOR, start_run=start_run,
+            session, campaign_id, actor=CLI_ACTOR,
             point_value_minor=ctx.app.extensions["loyalty.settings"].point_value_minor)
         click.echo(f"campaign {campaign.id}: {campaign.status.value}, "
                    f"{campaign.cost_per_coupon_minor} {campaign.currency} a coupon at worst")

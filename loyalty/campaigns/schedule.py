@@ -40,12 +40,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 ROUTINE = frozenset({TICK})
 
 
-def _start_run(*args: Any) -> Any:
-    from loyalty.campaigns.issuing import start_run
-
-    return start_run(*args)
-
-
 def tick(factory: sessionmaker[Any], now: dt.datetime) -> int:
     """Advance every scheduled or running campaign at ``now``; returns the runs started."""
     with unit_of_work(factory) as session:
@@ -56,7 +50,7 @@ def tick(factory: sessionmaker[Any], now: dt.datetime) -> int:
             with unit_of_work(factory) as session:
                 campaign = session.get(Campaign, campaign_id, with_for_update=True)
                 if campaign is not None and services.advance_campaign(
-                        session, campaign, now, _start_run) is not None:
+                        session, campaign, now) is not None:
                     started += 1
         except DomainError as exc:
             log.warning("campaign %d did not advance: %s", campaign_id, exc.code)

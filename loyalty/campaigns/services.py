@@ -8,7 +8,7 @@ then), and ``frozen_at`` records when its first run was planned.
 
 Issuing itself (planning a run's targets, the holdout, the budget and contact limits, chunks under
 Celery) is :mod:`loyalty.campaigns.issuing`'s: :func:`advance_campaign` hands it the run's
-occasion and audience through the ``start_run`` callable it is given.
+occasion and audience (``start_run``).
 
 Services flush and never commit; every change is audit-logged.
 """
@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
 from loyalty.campaigns.audience import audience_for, check_parameters
 from loyalty.campaigns.explain import explain
+from loyalty.campaigns.issuing import holdout_bucket_sql, start_run
 from loyalty.campaigns.models import (
     AUTOMATIONS,
     Campaign,
@@ -67,8 +67,6 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 DEFINITION = ("name", "kind", "segment_id", "audience", "parameters", "offer", "coupon_valid_days",
               "channel", "currency", "budget_minor", "member_limit_count", "member_limit_days",
               "holdout_percent", "attribution_days", "starts_at", "ends_at", "recurrence")
-
-StartRun = Callable[[Session, Campaign, str, Select[Any]], CampaignRun]
 
 
 # --- the definition ----------------------------------------------------------------------------
@@ -341,8 +339,6 @@ def dry_run(session: Session, campaign_id: int, *, now: dt.datetime | None = Non
     it, a sample of members (lowest ids) with their explanation, and the worst-case cost
     against the budget.  Reads only.  Per-member contact limits are applied when issuing, so a
     run may reach fewer than ``treated``."""
-    from loyalty.campaigns.issuing import holdout_bucket_sql
-
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id)
     audience = audience_for(session, campaign, now).subquery()
@@ -376,9 +372,10 @@ def dry_run(session: Session, campaign_id: int, *, now: dt.datetime | None = Non
 
 
 def explanation_for(campaign: Campaign, values: dict[str, Any]) -> dict[str, Any]:
-    """What a coupon records of why its member got it: the kind, the rule, the values."""
+    """What a coupon records of why its member got it: the kind, the rule, the values (the
+    shape issuing's ``plan_run`` writes)."""
     return {"kind": CampaignKind(campaign.kind).value, "rule": campaign.audience,
-            "parameters": campaign.parameters, "values": values}
+            "values": values}
 
 
 def _cost_per_coupon(session: Session, campaign: Campaign, now: dt.datetime,
@@ -394,12 +391,11 @@ def _cost_per_coupon(session: Session, campaign: Campaign, now: dt.datetime,
 
 
 def launch_campaign(session: Session, campaign_id: int, *, actor: str,
-                    now: dt.datetime | None = None, point_value_minor: int = 1,
-                    start_run: StartRun | None = None) -> Campaign:
+                    now: dt.datetime | None = None, point_value_minor: int = 1) -> Campaign:
     """Launch a draft: its audience must build now, its end must be ahead, and the worst-case
-    cost of one coupon is fixed (``cost_per_coupon_minor``).  Scheduled until its start; with
-    ``start_run`` given and the start reached, it starts running (and its first run is started)
-    at once.  Launching again is AlreadyLaunched (409) and changes nothing.  Audit event
+    cost of one coupon is fixed (``cost_per_coupon_minor``).  Scheduled until its start; when
+    the start has come it runs at once and its first run is started (:func:`advance_campaign`).
+    Launching again is AlreadyLaunched (409) and changes nothing.  Audit event
     ``campaign.launch``."""
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id)
@@ -416,8 +412,7 @@ def launch_campaign(session: Session, campaign_id: int, *, actor: str,
     session.flush()
     record_event(session, actor, "campaign.launch", f"campaign:{campaign.id}",
                  cost_per_coupon_minor=campaign.cost_per_coupon_minor)
-    if start_run is not None:
-        advance_campaign(session, campaign, now, start_run)
+    advance_campaign(session, campaign, now)
     return campaign
 
 
@@ -450,10 +445,11 @@ def due_occasion(session: Session, campaign: Campaign, now: dt.datetime) -> str 
     return None if session.scalar(query.limit(1)) is not None else occasion
 
 
-def advance_campaign(session: Session, campaign: Campaign, now: dt.datetime,
-                     start_run: StartRun) -> CampaignRun | None:
+def advance_campaign(session: Session, campaign: Campaign, now: dt.datetime
+                     ) -> CampaignRun | None:
     """Move the campaign along its life cycle at ``now``: scheduled -> running at its start,
-    running -> ended at its end, and start its due run (if any) through ``start_run``.
+    running -> ended at its end, and start its due run (if any) through issuing's
+    ``start_run`` (targets planned now, coupons issued by chunk tasks after the commit).
     Idempotent: a second call at the same time starts nothing."""
     if campaign.status == CampaignStatus.SCHEDULED and campaign.starts_at <= now:
         campaign.status = CampaignStatus.RUNNING
@@ -468,7 +464,7 @@ def advance_campaign(session: Session, campaign: Campaign, now: dt.datetime,
     audience = audience_for(session, campaign, now)
     if campaign.frozen_at is None:
         campaign.frozen_at = now
-    run = start_run(session, campaign, occasion, audience)
+    run = start_run(session, campaign, occasion, audience, now=now)
     record_event(session, "system", "campaign.run", f"campaign:{campaign.id}",
                  occasion=occasion, run_id=run.id)
     return run
