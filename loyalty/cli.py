@@ -22,7 +22,7 @@ from loyalty.errors import DomainError
 # (or a dotted ``<slice>.<module>`` naming a module of the slice that holds ``cli``).
 SLICE_COMMANDS = (
     "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo", "rules",
-    "tiers", "messaging", "imports", "insight", "campaigns.results_commands",
+    "tiers", "messaging", "imports", "insight", "campaigns", "campaigns.results_commands",
 )
 
 

@@ -1,7 +1,7 @@
 """``loyalty campaign results ID`` and ``loyalty campaign fairness ID`` (docs/CAMPAIGNS.md).
 
-``results`` and ``fairness`` are module-level commands so the campaign slice's own ``campaign``
-group can take them in; ``cli`` is that group for as long as this module stands alone.
+``results`` and ``fairness`` are module-level commands added to the campaign slice's own
+``campaign`` group.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import click
 from sqlalchemy import select
 
 from loyalty.campaigns import results_schemas as schemas
+from loyalty.campaigns.commands import cli as campaign_group
 from loyalty.campaigns.fairness import MIN_MEMBERS, Fairness
 from loyalty.campaigns.fairness import fairness as fairness_of
 from loyalty.campaigns.results import CampaignResults, Interval, campaign_results
@@ -140,10 +141,8 @@ def describe_fairness(f: Fairness) -> str:
     return "\n".join(lines)
 
 
-@click.group("campaign")
-def cli() -> None:
-    """Campaigns: results and fairness."""
-
-
+# Folded into the campaign slice's own group (``loyalty/campaigns/commands.py``), which
+# ``loyalty.cli`` registers first; registering it again here is harmless.
+cli = campaign_group
 cli.add_command(results)
 cli.add_command(fairness)

@@ -1,0 +1,165 @@
+"""draft -> scheduled -> running -> ended, and cancelled: the tick under beat moves campaigns on
+their dates and starts their due runs, each occasion once (issue 9, section 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from loyalty.campaigns.models import Campaign, CampaignRun
+from loyalty.campaigns.schedule import BEAT_SCHEDULE, TICK, tick_app
+from loyalty.coupons.models import Coupon
+from loyalty.db import utcnow
+from loyalty.members.models import Member
+from loyalty.worker import BEAT_SCHEDULE as WORKER_SCHEDULE
+from tests.campaigns.definitions import body
+from tests.factories import StaffDesk, make_store
+
+API = "/api/v1/campaigns"
+
+
+def _members(db, count: int, **fields) -> list[int]:  # type: ignore[no-untyped-def]
+    people = [Member(name=f"Member {i}", **fields) for i in range(count)]
+    db.add_all(people)
+    db.commit()
+    return [p.id for p in people]
+
+
+def _coupons(db, campaign_id: int) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    rows = db.execute(select(Coupon.member_id, Coupon.occasion)
+                      .where(Coupon.campaign_id == campaign_id)).all()
+    db.rollback()
+    return dict(rows)
+
+
+def _runs(db, campaign_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    occasions = db.scalars(select(CampaignRun.occasion).where(
+        CampaignRun.campaign_id == campaign_id).order_by(CampaignRun.id)).all()
+    db.rollback()
+    return list(occasions)
+
+
+def _status(db, campaign_id: int) -> str:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    status = db.get(Campaign, campaign_id).status.value
+    db.rollback()
+    return status
+
+
+EVERYONE = {"or": [{"consent": "sms"}, {"not": {"consent": "sms"}}]}
+
+
+def test_a_campaign_whose_start_has_come_runs_at_launch_with_its_holdout(client, db):
+    desk = StaffDesk(db, make_store(db))
+    marketer = desk("marketer")
+    members = _members(db, 40)
+    now = utcnow()
+    made = client.post(API, json=body(
+        audience=EVERYONE, holdout_percent=50, budget_minor=None,
+        starts_at=(now - dt.timedelta(hours=1)).isoformat(),
+        ends_at=(now + dt.timedelta(days=7)).isoformat()), headers=marketer).json
+    launched = client.post(f"{API}/{made['id']}/launch", headers=marketer)
+    assert launched.status_code == 200, launched.json
+    assert launched.json["status"] == "running"
+
+    runs = client.get(f"{API}/{made['id']}/runs", headers=marketer).json
+    assert [r["occasion"] for r in runs] == ["launch"]
+    outcomes = runs[0]["outcomes"]
+    assert outcomes["issued"] + outcomes["holdout"] == len(members) == runs[0]["targets"]
+    assert 0 < outcomes["holdout"] < len(members)
+    coupons = _coupons(db, made["id"])
+    assert len(coupons) == outcomes["issued"] and set(coupons.values()) == {"launch"}
+    shown = client.get(f"{API}/{made['id']}", headers=marketer).json
+    assert (shown["reached"], shown["held_out"], shown["runs"]) == (
+        outcomes["issued"], outcomes["holdout"], 1)
+    assert shown["frozen_at"] is not None
+
+    # a one-off runs once, however often the clock ticks
+    tick_app(client.application, now + dt.timedelta(days=1))
+    assert _runs(db, made["id"]) == ["launch"]
+    frozen = client.patch(f"{API}/{made['id']}", json={"name": "x"}, headers=marketer)
+    assert frozen.status_code == 409 and frozen.json["code"] == "campaign_frozen"
+
+
+def test_the_tick_starts_a_scheduled_campaign_and_ends_it(client, db, app):
+    desk = StaffDesk(db, make_store(db))
+    admin = desk("admin")
+    _members(db, 3)
+    now = utcnow()
+    start, end = now + dt.timedelta(days=1), now + dt.timedelta(days=3)
+    made = client.post(API, json=body(audience=EVERYONE, holdout_percent=0,
+                                      starts_at=start.isoformat(), ends_at=end.isoformat()),
+                       headers=admin).json
+    cid = made["id"]
+    assert client.post(f"{API}/{cid}/launch", headers=admin).json["status"] == "scheduled"
+    assert tick_app(app, now) == 0 and _status(db, cid) == "scheduled"
+    assert tick_app(app, start) == 1 and _status(db, cid) == "running"
+    assert len(_coupons(db, cid)) == 3
+    assert tick_app(app, start + dt.timedelta(hours=1)) == 0
+    assert tick_app(app, end) == 0 and _status(db, cid) == "ended"
+    assert _runs(db, cid) == ["launch"]
+    late = client.post(f"{API}/{cid}/cancel", headers=admin)
+    assert late.status_code == 409 and late.json["code"] == "campaign_not_active"
+
+
+def test_a_daily_campaign_runs_once_a_day_until_cancelled(client, db, app):
+    desk = StaffDesk(db, make_store(db))
+    admin = desk("admin")
+    _members(db, 2)
+    now = utcnow().replace(hour=8, minute=0, second=0, microsecond=0)
+    made = client.post(API, json=body(audience=EVERYONE, holdout_percent=0, recurrence="daily",
+                                      starts_at=(now + dt.timedelta(days=1)).isoformat(),
+                                      ends_at=(now + dt.timedelta(days=10)).isoformat()),
+                       headers=admin).json
+    cid = made["id"]
+    client.post(f"{API}/{cid}/launch", headers=admin)
+    day1, day2 = now + dt.timedelta(days=1), now + dt.timedelta(days=2)
+    tick_app(app, day1)
+    tick_app(app, day1 + dt.timedelta(hours=3))
+    tick_app(app, day2)
+    assert _runs(db, cid) == [day1.date().isoformat(), day2.date().isoformat()]
+    assert client.post(f"{API}/{cid}/cancel", headers=admin).json["status"] == "cancelled"
+    tick_app(app, now + dt.timedelta(days=3))
+    assert _runs(db, cid) == [day1.date().isoformat(), day2.date().isoformat()]
+    assert _status(db, cid) == "cancelled"
+
+
+def test_the_birthday_automation_greets_each_member_once_a_year(client, db, app):
+    desk = StaffDesk(db, make_store(db))
+    admin = desk("admin")
+    now = utcnow()
+    today = now.date()
+    born = today.replace(year=1990) if (today.month, today.day) != (2, 29) else dt.date(1992,
+                                                                                       2, 29)
+    [birthday_person] = _members(db, 1, birth_date=born)
+    _members(db, 1, birth_date=born + dt.timedelta(days=1))
+    made = client.post(API, json=body(
+        name="Birthdays", kind="birthday", audience=None, holdout_percent=0,
+        offer={"kind": "amount_off", "amount_minor": 1000},
+        starts_at=(now - dt.timedelta(days=1)).isoformat(),
+        ends_at=(now + dt.timedelta(days=400)).isoformat()), headers=admin).json
+    launched = client.post(f"{API}/{made['id']}/launch", headers=admin).json
+    assert launched["status"] == "running" and launched["recurrence"] == "daily"
+    tick_app(app, now + dt.timedelta(minutes=5))  # the same day again: nothing new
+    occasion = f"birthday:{today.year}@{today.isoformat()}"
+    assert _runs(db, made["id"]) == [occasion]
+    assert _coupons(db, made["id"]) == {birthday_person: occasion}
+    code = db.scalar(select(Coupon.code).where(Coupon.campaign_id == made["id"]))
+    db.rollback()
+    coupon = client.get(f"/api/v1/coupons/{code}", headers=admin).json
+    assert coupon["explanation"]["kind"] == "birthday"
+    assert coupon["why"] == "Happy birthday! This is our gift for your birthday."
+
+
+def test_the_tick_is_a_named_task_on_the_beat():
+    assert BEAT_SCHEDULE["campaigns-tick"]["task"] == TICK == "campaigns.tick"
+    assert WORKER_SCHEDULE["campaigns-tick"]["task"] == TICK
+
+
+def test_the_tick_task_runs_in_the_worker(app, db):
+    """The task as Celery runs it (in-process here, as the embedded default does)."""
+    celery = app.extensions["celery"]
+    assert TICK in celery.tasks
+    assert celery.tasks[TICK].apply().get() == 0
+    assert db.scalar(select(func.count()).select_from(CampaignRun)) == 0
