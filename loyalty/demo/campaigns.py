@@ -1,10 +1,11 @@
 """The demo's campaigns: one finished, with a holdout and a visible uplift, and one running, so
 ``loyalty campaign results`` shows something on a fresh machine (docs/CAMPAIGNS.md).
 
-Both are planned and issued through the campaign engine (:mod:`loyalty.campaigns.issuing`):
-the audience is every member who shopped in the four weeks before the campaign, the holdout
-is the engine's hash of campaign and member, and the run is planned and its coupons issued
-on the campaign's day in the history (the engine's ``now``).
+Both go through the campaign engine as a marketer's would: created and launched by
+:mod:`loyalty.campaigns.services` (the launch plans the run and the holdout by the hash of
+campaign and member), their coupons issued by :func:`loyalty.campaigns.issuing.issue_chunk`,
+all on the campaign's day in the history (the services' ``now``).  Their audience is every
+member who bought fresh food (fruit and vegetables, dairy, bread) in the four weeks before.
 
 The members' answer to the offer is planted: a share of the treated members (``response``)
 come back within the window for a stock-up basket of their usual products that redeems the
@@ -24,15 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalty.baskets.models import Basket
-from loyalty.campaigns.issuing import issue_chunk, plan_run
-from loyalty.campaigns.models import (
-    Campaign,
-    CampaignKind,
-    CampaignRun,
-    CampaignStatus,
-    CampaignTarget,
-    TargetOutcome,
-)
+from loyalty.campaigns.issuing import issue_chunk
+from loyalty.campaigns.models import Campaign, CampaignRun, CampaignTarget, TargetOutcome
+from loyalty.campaigns.services import advance_campaign, create_campaign, launch_campaign
 from loyalty.cards.models import Card, CardStatus
 from loyalty.catalog.models import Category
 from loyalty.checkout.services import BasketIn, LineIn, commit_checkout
@@ -75,7 +70,8 @@ CAMPAIGNS = (
         response=0.30, stock_up_minor=6_000,
     ),
 )
-AUDIENCE_DAYS = 28  # who shopped in the four weeks before the campaign
+AUDIENCE_DAYS = 28  # who bought fresh food in the four weeks before the campaign
+AUDIENCE_CATEGORIES = ("fresh-produce", "dairy-eggs", "bakery")
 MIN_HISTORY_DAYS = 14  # a campaign needs this much history before it for an audience
 
 
@@ -89,56 +85,46 @@ def seed_campaigns(factory: sessionmaker[Session], settings: Settings, plan: Cha
         planned_at = history_end - dt.timedelta(days=spec.days_before_end, hours=14)
         if planned_at - dt.timedelta(days=MIN_HISTORY_DAYS) < history_start:
             continue
-        # One transaction per campaign, started afresh: the engine plans a run in a savepoint,
-        # and the embedded relay must not find this transaction's outbox rows waiting then.
+        # One transaction per campaign, started afresh: the launch plans its run in a savepoint,
+        # whose end the embedded relay takes for a commit; it must find no outbox rows of this
+        # transaction waiting then (it would wait on SQLite's lock for the busy timeout).
         with unit_of_work(factory) as session:
             found = session.scalar(select(Campaign.id).where(Campaign.name == spec.name))
             if found is None:
-                campaign = _campaign(session, spec, planned_at, history_end)
-                run = _plan_and_issue(session, campaign, _audience(planned_at), planned_at)
+                campaign, run = _launch(session, settings, spec, planned_at)
                 rng = random.Random(plan.spec.seed * 100 + n)
                 _respond(session, settings, plan, spec, campaign, run,
                          _members_by_plan(session, plan), rng, history_end)
+                advance_campaign(session, campaign, min(campaign.ends_at, history_end))
                 found = campaign.id
         ids.append(found)
     return ids
 
 
-def _campaign(session: Session, spec: DemoCampaign, planned_at: dt.datetime,
-              history_end: dt.datetime) -> Campaign:
+def _launch(session: Session, settings: Settings, spec: DemoCampaign,
+            planned_at: dt.datetime) -> tuple[Campaign, CampaignRun]:
+    """Create and launch the campaign on its day, and issue its coupons then (the chunk tasks
+    the launch queued find nothing left to do)."""
+    categories = dict(session.execute(select(Category.code, Category.id)).all())
     offer = dict(spec.offer)
     if spec.category is not None:
-        offer["category_id"] = session.scalar(
-            select(Category.id).where(Category.code == spec.category))
-    ends_at = planned_at + dt.timedelta(days=spec.length_days)
-    campaign = Campaign(
-        name=spec.name, kind=CampaignKind.TARGETED, offer=offer, currency=CURRENCY,
-        holdout_percent=spec.holdout_percent, attribution_days=spec.attribution_days,
-        coupon_valid_days=spec.attribution_days, starts_at=planned_at, ends_at=ends_at,
-        created_by="demo", launched_by="demo", launched_at=planned_at, frozen_at=planned_at,
-        status=CampaignStatus.ENDED if ends_at <= history_end else CampaignStatus.RUNNING,
-        cost_per_coupon_minor=offer.get("amount_minor") or 0,
-    )
-    session.add(campaign)
-    session.flush()
-    return campaign
-
-
-def _audience(planned_at: dt.datetime) -> Any:
-    since = planned_at - dt.timedelta(days=AUDIENCE_DAYS)
-    return (select(Basket.member_id.label("member_id"))
-            .where(Basket.member_id.is_not(None), Basket.occurred_at >= since,
-                   Basket.occurred_at < planned_at)
-            .distinct())
-
-
-def _plan_and_issue(session: Session, campaign: Campaign, audience: Any,
-                    planned_at: dt.datetime) -> CampaignRun:
-    """The engine's run and coupons, on the campaign's day."""
-    run = plan_run(session, campaign, "launch", audience, now=planned_at)
+        offer["category_id"] = categories[spec.category]
+    audience = {"or": [{"bought_category": categories[code], "within_days": AUDIENCE_DAYS}
+                       for code in AUDIENCE_CATEGORIES]}
+    campaign = create_campaign(session, {
+        "name": spec.name, "kind": "targeted", "audience": audience, "offer": offer,
+        "currency": CURRENCY, "holdout_percent": spec.holdout_percent,
+        "attribution_days": spec.attribution_days, "coupon_valid_days": spec.attribution_days,
+        "starts_at": planned_at, "ends_at": planned_at + dt.timedelta(days=spec.length_days),
+    }, actor="demo", now=planned_at)
+    launch_campaign(session, campaign.id, actor="demo", now=planned_at,
+                    point_value_minor=settings.point_value_minor)
+    run = session.scalar(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id))
+    if run is None:
+        raise RuntimeError(f"demo campaign {spec.name!r} launched without a run")
     for chunk in range(run.chunks):
         issue_chunk(session, run.id, chunk, now=planned_at)
-    return run
+    return campaign, run
 
 
 def _members_by_plan(session: Session, plan: ChainPlan) -> dict[int, tuple[MemberPlan, str]]:
