@@ -84,6 +84,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # (the view narrows to the caller's store); fairness is chain-wide, marketing's alone
     "campaign_results.get_results": frozenset({ADMIN, MARKETER, MANAGER}),
     "campaign_results.get_fairness": frozenset({ADMIN, MARKETER}),
+    "campaign_results.get_programme_fairness": frozenset({ADMIN, MARKETER}),
 }
 
 # Reachable with no credentials at all.

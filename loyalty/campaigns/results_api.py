@@ -46,3 +46,13 @@ def get_fairness(args: dict, campaign_id: int):  # type: ignore[no-untyped-def]
     tier, gender and age band; groups far from the average are flagged."""
     return fairness(db_session(), campaign_id, point_value_minor=_point_value(),
                     min_members=args["min_members"])
+
+
+@blp.route("/fairness", methods=["GET"])
+@blp.arguments(schemas.FairnessArgsSchema, location="query")
+@blp.response(200, schemas.FairnessSchema)
+def get_programme_fairness(args: dict):  # type: ignore[no-untyped-def]
+    """The same for the whole programme: every member enrolled by now, every campaign's
+    coupons."""
+    return fairness(db_session(), None, point_value_minor=_point_value(),
+                    min_members=args["min_members"])

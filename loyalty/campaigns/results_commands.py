@@ -102,15 +102,15 @@ def describe_results(r: CampaignResults, store: str | None = None) -> str:
 
 
 @click.command("fairness")
-@click.argument("campaign_id", type=int)
+@click.argument("campaign_id", type=int, required=False)
 @click.option("--min-members", type=click.IntRange(1), default=MIN_MEMBERS, show_default=True,
               help="smallest group that can be flagged")
 @click.option("--json", "as_json", is_flag=True, help="the API's JSON")
 @pass_ctx
 @domain_errors_exit
-def fairness(ctx: Context, campaign_id: int, min_members: int, as_json: bool) -> None:
+def fairness(ctx: Context, campaign_id: int | None, min_members: int, as_json: bool) -> None:
     """Reach and mean offer value by RFM segment, tier, gender and age band; groups far from
-    the average flagged."""
+    the average flagged.  Without CAMPAIGN_ID: the whole programme, every campaign."""
     point_value = ctx.app.extensions["loyalty.settings"].point_value_minor
     with ctx.session() as session:
         found = fairness_of(session, campaign_id, point_value_minor=point_value,
@@ -123,7 +123,8 @@ def fairness(ctx: Context, campaign_id: int, min_members: int, as_json: bool) ->
 
 def describe_fairness(f: Fairness) -> str:
     lines = [
-        f"campaign {f.campaign_id}: {f.reached} of {f.eligible} eligible members offered "
+        f"{'every campaign' if f.campaign_id is None else f'campaign {f.campaign_id}'}: "
+        f"{f.reached} of {f.eligible} eligible members offered "
         f"({_share(f.reach)}), {f.coupons} coupons, mean offer value "
         f"{_number(f.mean_offer_value_minor, 0)} minor units",
         f"flagged: groups of at least {f.min_members} members whose reach or offer value is "

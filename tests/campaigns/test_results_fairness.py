@@ -108,10 +108,10 @@ def test_small_groups_are_never_flagged(client, db):
     assert client.get(url, headers=chain.headers("store_manager")).status_code == 403
 
 
-def test_programme_wide_fairness(db):
+def test_programme_wide_fairness(app, db):
     from loyalty.campaigns.fairness import fairness
 
-    _chain, campaign = _world(db)
+    chain, campaign = _world(db)
     second = make_campaign(db, starts_at=PLANNED)
     (extra,) = add_members(db, 1)
     issue(db, second, extra, PLANNED, amount_minor=500)
@@ -119,6 +119,13 @@ def test_programme_wide_fairness(db):
     programme = fairness(db, None)  # every member enrolled by now
     assert programme.campaign_id is None
     assert (programme.eligible, programme.reached, programme.coupons) == (82, 61, 61)
+    client = app.test_client()
+    body = client.get("/api/v1/campaigns/fairness", headers=chain.headers("marketer")).json
+    assert (body["campaign_id"], body["eligible"], body["reached"]) == (None, 82, 61)
+    assert client.get("/api/v1/campaigns/fairness",
+                      headers=chain.headers("store_manager")).status_code == 403
+    result = invoke_cli(app, ["campaign", "fairness"])
+    assert result.exit_code == 0 and "every campaign: 61 of 82" in result.output, result.output
     one = fairness(db, campaign.id)  # those enrolled by its run
     assert (one.eligible, one.reached) == (80, 60)
     before = fairness(db, None, as_of=PLANNED - dt.timedelta(days=1))
