@@ -163,3 +163,17 @@ def test_the_tick_task_runs_in_the_worker(app, db):
     assert TICK in celery.tasks
     assert celery.tasks[TICK].apply().get() == 0
     assert db.scalar(select(func.count()).select_from(CampaignRun)) == 0
+
+
+def test_occasions_name_each_run():
+    from loyalty.campaigns.models import CampaignKind
+    from loyalty.campaigns.occasions import coupon_occasion, run_occasion
+
+    day = dt.date(2027, 1, 3)  # ISO week 53 of 2026
+    assert run_occasion(CampaignKind.TARGETED, None, day) == "launch"
+    assert run_occasion(CampaignKind.WIN_BACK, "daily", day) == "2027-01-03"
+    assert run_occasion(CampaignKind.UP_SELL, "weekly", day) == "2026-W53"
+    assert run_occasion(CampaignKind.BIRTHDAY, "daily", day) == "birthday:2027@2027-01-03"
+    assert run_occasion(CampaignKind.WELCOME, "daily", day) == "welcome@2027-01-03"
+    assert coupon_occasion("anniversary:2027@2027-01-03") == "anniversary:2027"
+    assert coupon_occasion("2027-01-03") == "2027-01-03"
