@@ -212,3 +212,12 @@ def test_an_unknown_campaign_is_a_404(client, desk):
         kwargs = {"json": {}} if method != "get" else {}
         resp = getattr(client, method)(f"{API}/999999{path}", headers=admin, **kwargs)
         assert resp.status_code == 404, (method, path, resp.json)
+
+
+def test_changing_a_drafts_kind_takes_the_new_kinds_parameters(client, desk):
+    admin = desk("admin")
+    made = client.post(API, json=body(kind="win_back", audience=None), headers=admin).json
+    assert made["parameters"] == {"lapsed_days": 90, "min_visits": 2}
+    changed = client.patch(f"{API}/{made['id']}", json={"kind": "retention"}, headers=admin)
+    assert changed.status_code == 200, changed.json
+    assert changed.json["parameters"] == {"p_alive_below": 0.5}
