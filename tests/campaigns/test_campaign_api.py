@@ -26,22 +26,22 @@ def test_a_marketer_defines_edits_launches_and_cancels_a_campaign(client, db, de
     assert made.status_code == 201, made.json
     campaign = made.json
     assert campaign["status"] == "draft" and campaign["holdout_percent"] == 10
-    assert campaign["offer"] == {"kind": "percent_off", "percent": 10}
+    assert campaign["offer"] == {"kind": "amount_off", "amount_minor": 500, "currency": "AED"}
     assert campaign["reached"] == 0 and campaign["spent_minor"] == 0
     assert campaign["budget_minor"] == 100_000 and campaign["created_by"].startswith("staff:")
     url = f"{API}/{campaign['id']}"
 
     edited = client.patch(url, json={"holdout_percent": 20, "offer": {
-        "kind": "amount_off", "amount_minor": 500}}, headers=marketer)
+        "kind": "amount_off", "amount_minor": 700}}, headers=marketer)
     assert edited.status_code == 200, edited.json
     assert edited.json["holdout_percent"] == 20
     # money in the campaign's currency, filled in when the offer names none
-    assert edited.json["offer"] == {"kind": "amount_off", "amount_minor": 500, "currency": "AED"}
+    assert edited.json["offer"] == {"kind": "amount_off", "amount_minor": 700, "currency": "AED"}
 
     launched = client.post(f"{url}/launch", headers=marketer)
     assert launched.status_code == 200, launched.json
     assert launched.json["status"] == "scheduled"  # its start is ahead
-    assert launched.json["cost_per_coupon_minor"] == 500
+    assert launched.json["cost_per_coupon_minor"] == 700
     assert launched.json["launched_by"] == campaign["created_by"]
 
     listed = client.get(API, headers=marketer)
@@ -225,3 +225,16 @@ def test_changing_a_drafts_kind_takes_the_new_kinds_parameters(client, desk):
     changed = client.patch(f"{API}/{made['id']}", json={"kind": "retention"}, headers=admin)
     assert changed.status_code == 200, changed.json
     assert changed.json["parameters"] == {"p_alive_below": 0.5}
+
+
+def test_a_budget_needs_a_bound_on_a_percent_coupons_cost(client, desk):
+    """No basket yet to bound a percent coupon: a budget would cap nothing, so launch says so."""
+    admin = desk("admin")
+    percent = {"kind": "percent_off", "percent": 10}
+    url = f"{API}/{client.post(API, json=body(offer=percent), headers=admin).json['id']}"
+    refused = client.post(f"{url}/launch", headers=admin)
+    assert refused.status_code == 422 and "max_basket_minor" in refused.json["detail"]
+    assert client.get(url, headers=admin).json["status"] == "draft"
+    client.patch(url, json={"parameters": {"max_basket_minor": 30000}}, headers=admin)
+    launched = client.post(f"{url}/launch", headers=admin).json
+    assert (launched["status"], launched["cost_per_coupon_minor"]) == ("scheduled", 3000)
