@@ -62,7 +62,7 @@ REASONS = {
     "frequency": N_("you have visited us %(frequency)s times"),
     "segment": N_("you are among our \"%(segment)s\" shoppers"),
     "tier": N_("you are a %(tier)s member"),
-    "birthday_month": N_("your birthday is this month"),
+    "birthday_month": N_("your birthday is in month %(birthday_month)s"),
     "r": N_("of how recently you visited us"),
     "f": N_("of how often you visit us"),
     "m": N_("of how much you buy from us"),

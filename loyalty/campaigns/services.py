@@ -102,6 +102,8 @@ def update_campaign(session: Session, campaign_id: int, changes: dict[str, Any],
         current["audience"] = None  # a new segment brings its own rule
     if changes.get("audience") is not None and "segment_id" not in changes:
         current["segment_id"] = None  # a rule written here replaces the segment's copy
+    if "kind" in changes and "parameters" not in changes:
+        current["parameters"] = None  # another kind takes other parameters: its defaults
     values = _checked(session, {**current, **changes}, now or utcnow(),
                       copy_segment="segment_id" in changes)
     _check_name_free(session, values["name"], campaign.id)
@@ -266,9 +268,10 @@ def _counted(outcome: TargetOutcome) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((CampaignTarget.outcome == outcome, 1), else_=0)), 0)
 
 
-def list_campaigns(session: Session, status: CampaignStatus | None = None
-                   ) -> list[CampaignSummary]:
-    """Every campaign (or those in ``status``), newest first, with reach and runs: one query."""
+def list_campaigns(session: Session, status: CampaignStatus | None = None, *,
+                   campaign_id: int | None = None) -> list[CampaignSummary]:
+    """Every campaign (or those in ``status``, or the one ``campaign_id``), newest first, with
+    reach and runs: one query."""
     totals = (select(CampaignRun.campaign_id,
                      func.count(func.distinct(CampaignRun.id)).label("runs"),
                      _counted(TargetOutcome.ISSUED).label("reached"),
@@ -281,13 +284,18 @@ def list_campaigns(session: Session, status: CampaignStatus | None = None
              .order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     if status is not None:
         query = query.where(Campaign.status == status)
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
     return [CampaignSummary(c, int(reached), int(held), int(runs))
             for c, reached, held, runs in session.execute(query)]
 
 
 def campaign_summary(session: Session, campaign_id: int) -> CampaignSummary:
-    campaign = get_campaign(session, campaign_id)
-    return next(s for s in list_campaigns(session, campaign.status) if s.campaign.id == campaign.id)
+    """One campaign with its reach and runs (NotFound if there is none)."""
+    found = list_campaigns(session, campaign_id=campaign_id)
+    if not found:
+        raise NotFound(f"no campaign {campaign_id}")
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -406,7 +414,12 @@ def launch_campaign(session: Session, campaign_id: int, *, actor: str,
         raise InvalidInput("the campaign's end has passed: move ends_at before launching",
                            field="ends_at")
     audience_for(session, campaign, now)  # raises if the audience cannot be built
-    campaign.cost_per_coupon_minor = _cost_per_coupon(session, campaign, now, point_value_minor)
+    cost = _cost_per_coupon(session, campaign, now, point_value_minor)
+    if cost == 0 and campaign.budget_minor is not None:
+        # A cap at zero cost per coupon caps nothing: say so rather than issue without limit.
+        raise InvalidInput("no basket to bound a percent coupon's cost: give "
+                           "parameters.max_basket_minor, or no budget", field="parameters")
+    campaign.cost_per_coupon_minor = cost
     campaign.status = CampaignStatus.SCHEDULED
     campaign.launched_by, campaign.launched_at = actor, now
     session.flush()

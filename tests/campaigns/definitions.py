@@ -18,7 +18,7 @@ def body(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "Spring dairy", "kind": "targeted",
         "audience": {"field": "frequency", "op": ">=", "value": 2},
-        "offer": {"kind": "percent_off", "percent": 10},
+        "offer": {"kind": "amount_off", "amount_minor": 500},
         "currency": "AED", "budget_minor": 100_000,
         "starts_at": START.isoformat(), "ends_at": END.isoformat(),
     }

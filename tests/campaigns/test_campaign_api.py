@@ -26,22 +26,22 @@ def test_a_marketer_defines_edits_launches_and_cancels_a_campaign(client, db, de
     assert made.status_code == 201, made.json
     campaign = made.json
     assert campaign["status"] == "draft" and campaign["holdout_percent"] == 10
-    assert campaign["offer"] == {"kind": "percent_off", "percent": 10}
+    assert campaign["offer"] == {"kind": "amount_off", "amount_minor": 500, "currency": "AED"}
     assert campaign["reached"] == 0 and campaign["spent_minor"] == 0
     assert campaign["budget_minor"] == 100_000 and campaign["created_by"].startswith("staff:")
     url = f"{API}/{campaign['id']}"
 
     edited = client.patch(url, json={"holdout_percent": 20, "offer": {
-        "kind": "amount_off", "amount_minor": 500}}, headers=marketer)
+        "kind": "amount_off", "amount_minor": 700}}, headers=marketer)
     assert edited.status_code == 200, edited.json
     assert edited.json["holdout_percent"] == 20
     # money in the campaign's currency, filled in when the offer names none
-    assert edited.json["offer"] == {"kind": "amount_off", "amount_minor": 500, "currency": "AED"}
+    assert edited.json["offer"] == {"kind": "amount_off", "amount_minor": 700, "currency": "AED"}
 
     launched = client.post(f"{url}/launch", headers=marketer)
     assert launched.status_code == 200, launched.json
     assert launched.json["status"] == "scheduled"  # its start is ahead
-    assert launched.json["cost_per_coupon_minor"] == 500
+    assert launched.json["cost_per_coupon_minor"] == 700
     assert launched.json["launched_by"] == campaign["created_by"]
 
     listed = client.get(API, headers=marketer)
@@ -145,6 +145,10 @@ BAD_INPUT = [
      "invalid_input"),
     ("offer in another currency", _bad(offer={"kind": "amount_off", "amount_minor": 500,
                                               "currency": "EUR"}), 422, "currency_mismatch"),
+    ("unknown offer store", _bad(offer={"kind": "percent_off", "percent": 5,
+                                        "store_id": 999999}), 422, "invalid_input"),
+    ("unknown offer category", _bad(offer={"kind": "percent_off", "percent": 5,
+                                           "category_id": 999999}), 422, "invalid_input"),
     ("unknown offer field", _bad(offer={"kind": "percent_off", "percent": 5, "max": 1}), 422,
      "invalid_input"),
     ("holdout over 50", _bad(holdout_percent=51), 422, "invalid_input"),
@@ -212,3 +216,25 @@ def test_an_unknown_campaign_is_a_404(client, desk):
         kwargs = {"json": {}} if method != "get" else {}
         resp = getattr(client, method)(f"{API}/999999{path}", headers=admin, **kwargs)
         assert resp.status_code == 404, (method, path, resp.json)
+
+
+def test_changing_a_drafts_kind_takes_the_new_kinds_parameters(client, desk):
+    admin = desk("admin")
+    made = client.post(API, json=body(kind="win_back", audience=None), headers=admin).json
+    assert made["parameters"] == {"lapsed_days": 90, "min_visits": 2}
+    changed = client.patch(f"{API}/{made['id']}", json={"kind": "retention"}, headers=admin)
+    assert changed.status_code == 200, changed.json
+    assert changed.json["parameters"] == {"p_alive_below": 0.5}
+
+
+def test_a_budget_needs_a_bound_on_a_percent_coupons_cost(client, desk):
+    """No basket yet to bound a percent coupon: a budget would cap nothing, so launch says so."""
+    admin = desk("admin")
+    percent = {"kind": "percent_off", "percent": 10}
+    url = f"{API}/{client.post(API, json=body(offer=percent), headers=admin).json['id']}"
+    refused = client.post(f"{url}/launch", headers=admin)
+    assert refused.status_code == 422 and "max_basket_minor" in refused.json["detail"]
+    assert client.get(url, headers=admin).json["status"] == "draft"
+    client.patch(url, json={"parameters": {"max_basket_minor": 30000}}, headers=admin)
+    launched = client.post(f"{url}/launch", headers=admin).json
+    assert (launched["status"], launched["cost_per_coupon_minor"]) == ("scheduled", 3000)

@@ -4,7 +4,9 @@ their dates and starts their due runs, each occasion once (issue 9, section 4)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty.campaigns.models import Campaign, CampaignRun
@@ -163,3 +165,72 @@ def test_the_tick_task_runs_in_the_worker(app, db):
     assert TICK in celery.tasks
     assert celery.tasks[TICK].apply().get() == 0
     assert db.scalar(select(func.count()).select_from(CampaignRun)) == 0
+
+
+def test_occasions_name_each_run():
+    from loyalty.campaigns.models import CampaignKind
+    from loyalty.campaigns.occasions import coupon_occasion, run_occasion
+
+    day = dt.date(2027, 1, 3)  # ISO week 53 of 2026
+    assert run_occasion(CampaignKind.TARGETED, None, day) == "launch"
+    assert run_occasion(CampaignKind.WIN_BACK, "daily", day) == "2027-01-03"
+    assert run_occasion(CampaignKind.UP_SELL, "weekly", day) == "2026-W53"
+    assert run_occasion(CampaignKind.BIRTHDAY, "daily", day) == "birthday:2027@2027-01-03"
+    assert run_occasion(CampaignKind.WELCOME, "daily", day) == "welcome@2027-01-03"
+    assert coupon_occasion("anniversary:2027@2027-01-03") == "anniversary:2027"
+    assert coupon_occasion("2027-01-03") == "2027-01-03"
+
+
+def test_every_kind_issues_its_coupon_with_its_explanation(client, db):
+    """Each kind's audience through issuing's real plan_run and issue_chunk, on both databases:
+    the labelled values land on the coupon and the member reads why in their language."""
+    from loyalty.catalog.models import Category
+    from loyalty.insight.models import MemberInsight
+    from tests.insight.helpers import add_baskets
+
+    admin = StaffDesk(db, make_store(db))("admin")
+    now = utcnow()
+    today = now.date()
+    if (today.month, today.day) == (2, 29):
+        pytest.skip("a leap day: the birthday and anniversary dates move")
+    joined = now.replace(year=now.year - 1)
+    dairy, bakery = Category(code="dairy", name="Dairy"), Category(code="bakery", name="Bakery")
+    person = Member(name="Everyone", language="fa", birth_date=today.replace(year=1990),
+                    created_at=joined)
+    db.add_all([dairy, bakery, person])
+    db.flush()
+    db.add(MemberInsight(member_id=person.id, as_of=today, first_purchase_at=joined,
+                         last_purchase_at=joined, recency_days=120, frequency=3,
+                         monetary_minor=27000, average_basket_minor=9000, p_alive=0.2))
+    add_baskets(db, make_store(db).id, [(person.id, now - dt.timedelta(days=120),
+                                         [("MILK", dairy.id, 9000)])])
+    db.commit()
+    percent = {"kind": "percent_off", "percent": 10}
+    kinds = {
+        "win_back": ({}, percent, {"recency_days": 120, "frequency": 3}),
+        "retention": ({}, percent, {"p_alive": 0.2, "recency_days": 120}),
+        "cross_sell": ({"from_category_id": dairy.id}, {**percent, "category_id": bakery.id},
+                       {"bought_category": "Dairy", "offer_category": "Bakery"}),
+        "up_sell": ({}, {**percent, "min_spend_minor": 10000},
+                    {"average_basket_minor": 9000, "min_spend_minor": 10000,
+                     "currency": "AED"}),
+        "birthday": ({}, percent, {"birthday": today.strftime("%m-%d")}),
+        "anniversary": ({}, percent, {"member_since": joined.date().isoformat(), "years": 1}),
+        "welcome": ({}, percent, {"joined_after": (joined - dt.timedelta(days=1)).date()
+                                  .isoformat()}),
+    }
+    for kind, (parameters, offer, values) in kinds.items():
+        made = client.post(API, json=body(
+            name=kind, kind=kind, audience=None, parameters=parameters, offer=offer,
+            holdout_percent=0, starts_at=(joined - dt.timedelta(days=1)).isoformat(),
+            ends_at=(now + dt.timedelta(days=30)).isoformat()), headers=admin)
+        assert made.status_code == 201, (kind, made.json)
+        launched = client.post(f"{API}/{made.json['id']}/launch", headers=admin)
+        assert launched.status_code == 200, (kind, launched.json)
+        code = db.scalar(select(Coupon.code).where(Coupon.campaign_id == made.json["id"]))
+        db.rollback()
+        assert code is not None, kind
+        coupon = client.get(f"/api/v1/coupons/{code}", headers=admin).json
+        assert coupon["explanation"]["kind"] == kind
+        assert coupon["explanation"]["values"] == values, kind
+        assert re.search(r"[\u0600-\u06FF]", coupon["why"]), kind
