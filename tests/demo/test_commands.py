@@ -114,6 +114,15 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
                                          headers={"Authorization": f"Bearer {admin['api_token']}"})
         with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - our own server
             assert resp.status == 200
+        # The marketer reads the finished demo campaign's results from the served chain.
+        marketer = next(p for p in state["staff"] if p["username"] == "marketer")
+        finished = state["campaigns"][0]
+        request = urllib.request.Request(f"{base}/api/v1/campaigns/{finished}/results",
+                                         headers={"Authorization":
+                                                  f"Bearer {marketer['api_token']}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - our own server
+            results = json.loads(resp.read())
+        assert results["holdout"]["members"] > 0 and results["redemptions"]["redeemed"] > 0
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)
@@ -122,6 +131,7 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
     assert admin["password"] in output and admin["api_token"] in output
     assert all(t["token"] in output for t in state["tills"])
     assert "curl -s -X POST" in output and "Idempotency-Key" in output
+    assert f"loyalty campaign results {state['campaigns'][0]}" in output
     simulate = next(line for line in output.splitlines() if "pos-agent simulate" in line)
     assert f"--back-office http://127.0.0.1:{port}" in simulate
     assert f"--token {state['tills'][0]['token']}" in simulate and "--card 9871" in simulate
