@@ -9,6 +9,7 @@ goes to stdout, and the exit status is 1 if any row was rejected.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,20 @@ def cli() -> None:
     """Bring a retailer's history in: members, baskets, opening balances."""
 
 
+def _check_room(file: Path, database_url: str) -> None:
+    """Before loading: room for the file on the disks an embedded (SQLite) database writes to,
+    its temporary tables (the staging, in the temporary directory: TMPDIR, as SQLite reads it
+    too) and its file.  A PostgreSQL server stages and stores on its own disk, which this
+    process cannot see; if it runs out, the one transaction fails and changes nothing."""
+    if not database_url.startswith("sqlite"):
+        return
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return
+    check_room(file, [("the staging tables", Path(tempfile.gettempdir())),
+                      ("the database", Path(database).resolve().parent)])
+
+
 def _finish(report: RowReport) -> None:
     for error in report.errors:
         click.echo(error, err=True)
@@ -59,6 +74,7 @@ def members(ctx: Context, file: Path) -> None:
     """
     table = open_table(file, MEMBER_COLUMNS)
     settings = ctx.app.extensions["loyalty.settings"]
+    _check_room(file, settings.resolved_database_url)
     with ctx.session() as session:
         report = import_members(session, table.rows, name=table.name, place=table.place,
                                 card_prefix=settings.card_prefix,
@@ -79,6 +95,7 @@ def balances(ctx: Context, file: Path) -> None:
     """
     table = open_table(file, BALANCE_COLUMNS)
     settings = ctx.app.extensions["loyalty.settings"]
+    _check_room(file, settings.resolved_database_url)
     with ctx.session() as session:
         report = import_balances(session, table.rows, name=table.name, place=table.place,
                                  lifetime_days=settings.points_lifetime_days)
@@ -112,9 +129,7 @@ def baskets(ctx: Context, file: Path, create_missing: bool, currency: str | None
     interactive = sys.stderr.isatty()
     table = open_table(file, BASKET_COLUMNS, count_rows=interactive)
     settings = ctx.app.extensions["loyalty.settings"]
-    if settings.resolved_database_url.startswith("sqlite"):
-        check_room(file, Path(make_url(settings.resolved_database_url).database or ".")
-                   .resolve().parent)
+    _check_room(file, settings.resolved_database_url)
     started = time.monotonic()
     with _progress(table.estimated_rows, interactive) as progress, ctx.session() as session:
         report = import_baskets(session, table.rows, name=table.name, place=table.place,
