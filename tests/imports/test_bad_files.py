@@ -12,6 +12,7 @@ from collections import namedtuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import text
 
 from tests.factories import invoke_cli
 from tests.imports.conftest import counts
@@ -130,3 +131,47 @@ def test_a_file_larger_than_the_disk_allows_is_refused(app, db, shop, tmp_path, 
         result.output)
     assert "that disk has 1,000; nothing imported" in result.output
     assert counts(db) == after
+
+
+TABLE_WRITTEN = {"members": "member", "balances": "posting", "baskets": "basket"}
+
+
+@pytest.fixture
+def full_disk_on(app, is_postgres):  # type: ignore[no-untyped-def]
+    """The PostgreSQL server answers a write to a table as it does when its disk is full
+    (SQLSTATE 53100), by a trigger: the error comes from the server, nothing is faked here."""
+    if not is_postgres:
+        pytest.skip("SQLite's disk is this process's: the check before loading covers it")
+    engine = app.extensions["loyalty.db"].engine
+    tables: list[str] = []
+
+    def fill(table: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "CREATE OR REPLACE FUNCTION lt_disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' "
+                "USING ERRCODE = 'disk_full'; END $$"))
+            conn.execute(text(f"CREATE TRIGGER lt_disk_full BEFORE INSERT ON {table} "
+                              "FOR EACH STATEMENT EXECUTE FUNCTION lt_disk_full()"))
+        tables.append(table)
+
+    yield fill
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS lt_disk_full ON {table}"))
+        conn.execute(text("DROP FUNCTION IF EXISTS lt_disk_full()"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_database_disk_that_fills_during_the_import_changes_nothing(app, db, shop, tmp_path,
+                                                                      full_disk_on, kind):
+    full_disk_on(TABLE_WRITTEN[kind])
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(HEADERS[kind] + ROWS[kind], encoding="utf-8")
+    before = counts(db)
+    result = invoke_cli(app, ["import", kind, str(path)])
+    assert result.exit_code == 1, result.output
+    assert (f"bad_import_file: the database ran out of disk space while importing {kind}.csv; "
+            "nothing imported") in result.output
+    assert "Traceback" not in result.output and "No space" not in result.output
+    assert counts(db) == before
