@@ -241,8 +241,11 @@ def _home_store(op: str, value: Any, path: str, walk: _Walk) -> ColumnElement[bo
     not) one of the stores; a member without baskets has none and matches neither."""
     for i, store in enumerate(_as_list(value)):
         walk.stores.setdefault(store, f"{path}[{i}]" if isinstance(value, list) else path)
-    home = home_store(Member.id).scalar_subquery()
-    return and_(home.is_not(None), _compare(home, op, value))
+    # No home store reads as 0, which no store id is: one evaluation of the subquery, and
+    # the condition is false, never NULL, for a member without baskets.
+    home = func.coalesce(home_store(Member.id).scalar_subquery(), 0)
+    stores = _as_list(value)
+    return home.not_in([*stores, 0]) if op == "!=" else home.in_(stores)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
