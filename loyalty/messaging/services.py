@@ -292,10 +292,7 @@ def _typed(value: str) -> Any:
 
 def home_store_sql(member_id: Any) -> Any:
     """:func:`home_store_id` as a correlated subquery, for messages queued in bulk."""
-    return (
-        select(Basket.store_id).where(Basket.member_id == member_id)
-        .order_by(Basket.occurred_at.desc(), Basket.id.desc()).limit(1).scalar_subquery()
-    )
+    return home_store(member_id).scalar_subquery()
 
 
 def _suppression_sql(member: Any, channel: Any) -> Any:
