@@ -138,6 +138,7 @@ BAD_INPUT = [
      "invalid_segment_rule"),
     ("unknown category", _bad(audience={"bought_category": 999999, "within_days": 30}), 422,
      "invalid_segment_rule"),
+    ("unknown store", _bad(audience={"shopped_at": 999999}), 422, "invalid_segment_rule"),
     ("end before start", _bad(starts_at=END.isoformat(), ends_at=START.isoformat()), 422,
      "invalid_input"),
     ("negative budget", _bad(budget_minor=-1), 422, "invalid_input"),

@@ -57,6 +57,8 @@ def test_create_list_show_launch_and_cancel(app, db, tmp_path):
     (["--audience", '{"field": "shoe_size", "op": "=", "value": 1}'], "invalid_segment_rule"),
     (["--audience", '{"and": {}}'], "invalid_segment_rule"),
     (["--audience", '{"bought_category": 424242, "within_days": 5}'], "invalid_segment_rule"),
+    (["--audience", '{"field": "home_store", "op": "=", "value": 424242}'],
+     "invalid_segment_rule"),
     (["--starts", END.isoformat(), "--ends", START.isoformat()], "invalid_input"),
     (["--budget", "-1"], "invalid_input"),
     (["--offer", '{"kind": "percent_off", "percent": 150}'], "invalid_input"),
