@@ -138,6 +138,10 @@ def _relay_after_commit(app: Flask) -> None:
 
     @event.listens_for(factory, "after_commit")
     def _committed(session: Session) -> None:
+        if session.in_nested_transaction():
+            # A savepoint was released (SQLAlchemy 2.1 calls after_commit for it too): the
+            # outer transaction, which holds the outbox rows, has yet to commit.
+            return
         if not session.info.pop(PENDING_FLAG, False) or relaying_in_process():
             return
         if has_request_context():
