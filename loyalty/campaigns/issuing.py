@@ -338,7 +338,7 @@ def _within_budget(
     """Take the new coupons' share of the budget, atomically; delete those it cannot cover.
 
     ``coupons``: member id -> coupon id of the coupons this call inserted.  The campaign row is
-    read ``FOR UPDATE`` (SQLite: the transaction holds the one write lock) and updated in the
+    read ``FOR NO KEY UPDATE`` (SQLite: the transaction holds the one write lock) and updated in the
     same breath, and stays locked until the commit: of several chunks at once each sees what
     the others took.  The coupons kept are the first by member id.
     """
@@ -346,9 +346,11 @@ def _within_budget(
     if campaign.budget_minor is None or cost <= 0 or not coupons:
         return coupons
     table = Campaign.__table__
+    # NO KEY UPDATE: the coupons just inserted hold KEY SHARE on this row (their foreign key);
+    # FOR UPDATE would wait for every other chunk's, and two chunks would deadlock.
     before = session.execute(
         select(table.c.committed_minor, table.c.budget_minor)
-        .where(table.c.id == campaign.id).with_for_update()
+        .where(table.c.id == campaign.id).with_for_update(key_share=True)
     ).one()
     granted = min(len(coupons), max(before.budget_minor - before.committed_minor, 0) // cost)
     if granted:
