@@ -1,0 +1,248 @@
+"""The members' portal pages.  Every change is a POST with the form's CSRF token; GETs only show.
+
+Sign-in attempts (password or code) and code requests are rate-limited per contact and client
+address (loyalty/limits.py).  Every refusal to sign in reads the same, whichever part was
+wrong; asking for a code answers the same whether or not the contact belongs to a member.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
+
+from loyalty.accounts.models import CodePurpose
+from loyalty.accounts.services import (
+    Contact,
+    find_account,
+    issue_code,
+    join,
+    read_contact,
+    reset_password,
+    sign_in_with_code,
+    sign_in_with_password,
+    verify_contact,
+)
+from loyalty.accounts.statement import statement
+from loyalty.errors import Conflict, InvalidInput, Unauthorized
+from loyalty.http import db_session
+from loyalty.messaging.transports import DeliveryError
+from web.i18n import current_language, remember_language
+from web.portal.codes import send_code
+from web.portal.session import (
+    forget_pending,
+    pending,
+    remember_pending,
+    sign_in_member,
+    sign_out_member,
+    signed_in_member,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("portal", __name__, url_prefix="/my")
+Page = str | Response | tuple[str, int]
+
+def _refusal(exc: InvalidInput | Conflict) -> str:
+    """What a member is told for each refusal the accounts slice names (its ``code_hint``)."""
+    hint = exc.extra.get("code_hint", "")
+    if hint == "password_length":
+        return _("A password has 8 to 128 characters.")
+    if hint == "common_password":
+        return _("This password is too common: it is on a list of passwords people use "
+                 "most. Choose another.")
+    if hint == "bad_contact":
+        return _("Enter an email address, or a phone number with its country code (+971...).")
+    if hint == "contact_taken":
+        return _("This email or phone belongs to a member already. Sign in, or reset the "
+                 "password.")
+    return _("Check the form and try again.")
+
+
+@bp.before_request
+def _load_member() -> None:
+    signed_in_member()  # before any translation: a member's language is the page's default
+
+
+@bp.get("/")
+def account() -> Page:
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    return render_template("portal/account.html", statement=statement(db_session(), member.id))
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join_page() -> Page:
+    if request.method == "GET":
+        return render_template("portal/join.html", form={})
+    form = request.form
+    name = form.get("name", "").strip()
+    if not 0 < len(name) <= 200 or "\x00" in name:
+        return render_template("portal/join.html", form=form,
+                               error=_("Enter your name.")), 422
+    settings = current_app.extensions["loyalty.settings"]
+    try:
+        contact = read_contact(form.get("contact", ""))
+        member, _card = join(db_session(), name=name, contact=contact,
+                             password=form.get("password", ""),
+                             language=current_language().code,
+                             card_prefix=settings.card_prefix, card_length=settings.card_length)
+    except (InvalidInput, Conflict) as exc:
+        return render_template("portal/join.html", form=form, error=_refusal(exc)), 422
+    return _send_and_ask(contact, member.id, member.language, CodePurpose.VERIFY)
+
+
+def _send_and_ask(contact: Contact, member_id: int, language: str,
+                  purpose: CodePurpose) -> Page:
+    """Issue a code, commit it, send it and show the page that asks for it."""
+    issued = issue_code(db_session(), member_id, purpose)
+    db_session().commit()  # the code exists before it leaves
+    try:
+        send_code(contact, issued, purpose, language)
+    except DeliveryError as exc:
+        log.warning("one-time code %s not sent: %s", issued.id, exc)  # no address, no code
+        return render_template("portal/message.html", title=_("We could not send the code"),
+                               message=_("Please try again in a few minutes.")), 503
+    remember_pending(contact.address, purpose.value)
+    return redirect(url_for(_CODE_PAGES[purpose]))
+
+
+_CODE_PAGES = {CodePurpose.VERIFY: "portal.verify", CodePurpose.SIGN_IN: "portal.sign_in_code",
+               CodePurpose.RESET: "portal.reset"}
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify() -> Page:
+    contact = pending(CodePurpose.VERIFY.value)
+    if contact is None:
+        return redirect(url_for("portal.sign_in"))
+    if request.method == "GET":
+        return render_template("portal/verify.html", contact=contact)
+    found = find_account(db_session(), read_contact(contact))
+    try:
+        if found is None:
+            raise Unauthorized()
+        verify_contact(db_session(), found[0].id, request.form.get("code", "")[:20])
+    except Unauthorized:
+        db_session().commit()  # a wrong try counts even though the page says no
+        return render_template("portal/verify.html", contact=contact,
+                               error=_("That code is wrong or has expired.")), 401
+    return _signed_in(found[0])
+
+
+@bp.post("/verify/resend")
+def resend_verification() -> Page:
+    contact = pending(CodePurpose.VERIFY.value)
+    found = find_account(db_session(), read_contact(contact)) if contact else None
+    if found is None or found[1].verified_at is not None:
+        return redirect(url_for("portal.sign_in"))
+    return _send_and_ask(read_contact(contact), found[0].id, found[0].language,  # type: ignore[arg-type]
+                         CodePurpose.VERIFY)
+
+
+def _signed_in(member) -> Response:  # type: ignore[no-untyped-def]
+    forget_pending()
+    sign_in_member(member)
+    response = redirect(url_for("portal.account"))
+    remember_language(response, member.language)  # their own language from now on
+    return response
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Page:
+    if request.method == "GET":
+        return render_template("portal/sign_in.html", form={})
+    form = request.form
+    try:
+        contact = read_contact(form.get("contact", "")[:300])
+        member = sign_in_with_password(db_session(), contact, form.get("password", "")[:1024])
+    except (InvalidInput, Unauthorized):
+        return render_template("portal/sign_in.html", form=form,
+                               error=_("Wrong email, phone or password.")), 401
+    return _signed_in(member)
+
+
+@bp.post("/sign-in/code/send")
+def request_sign_in_code() -> Page:
+    return _request_code(CodePurpose.SIGN_IN, "portal/sign_in.html")
+
+
+def _request_code(purpose: CodePurpose, template: str) -> Page:
+    """Send a code if the contact has an account; the same next page either way."""
+    try:
+        contact = read_contact(request.form.get("contact", "")[:300])
+    except InvalidInput as exc:
+        return render_template(template, form=request.form, error=_refusal(exc)), 422
+    found = find_account(db_session(), contact)
+    if found is None or (purpose is CodePurpose.SIGN_IN and found[1].verified_at is None):
+        remember_pending(contact.address, purpose.value)
+        return redirect(url_for(_CODE_PAGES[purpose]))
+    return _send_and_ask(contact, found[0].id, found[0].language, purpose)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def sign_in_code() -> Page:
+    contact = pending(CodePurpose.SIGN_IN.value)
+    if contact is None:
+        return redirect(url_for("portal.sign_in"))
+    if request.method == "GET":
+        return render_template("portal/code.html", contact=contact)
+    try:
+        member = sign_in_with_code(db_session(), read_contact(contact),
+                                   request.form.get("code", "")[:20])
+    except Unauthorized:
+        db_session().commit()  # a wrong try counts
+        return render_template("portal/code.html", contact=contact,
+                               error=_("That code is wrong or has expired.")), 401
+    return _signed_in(member)
+
+
+@bp.route("/reset/send", methods=["GET", "POST"])
+def request_reset() -> Page:
+    if request.method == "GET":
+        return render_template("portal/forgot.html", form={})
+    return _request_code(CodePurpose.RESET, "portal/forgot.html")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset() -> Page:
+    contact = pending(CodePurpose.RESET.value)
+    if contact is None:
+        return redirect(url_for("portal.request_reset"))
+    if request.method == "GET":
+        return render_template("portal/reset.html", contact=contact)
+    try:
+        member = reset_password(db_session(), read_contact(contact),
+                                request.form.get("code", "")[:20],
+                                request.form.get("password", ""))
+    except InvalidInput as exc:
+        return render_template("portal/reset.html", contact=contact, error=_refusal(exc)), 422
+    except Unauthorized:
+        db_session().commit()  # a wrong try counts
+        return render_template("portal/reset.html", contact=contact,
+                               error=_("That code is wrong or has expired.")), 401
+    return _signed_in(member)
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    sign_out_member()
+    return redirect(url_for("portal.sign_in"))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_attempts(exc: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
+    retry_after = exc.response.headers.get("Retry-After", "60") if exc.response else "60"
+    page = render_template("portal/message.html", title=_("Too many attempts"),
+                           message=_("Too many attempts. Try again in a minute."))
+    return page, 429, {"Retry-After": retry_after}
