@@ -5,10 +5,12 @@ The language of a page is, first to last: the one asked for with ``?lang=`` (rem
 preferred language, the best match of the browser's ``Accept-Language``, English.  A member
 signing in has the cookie set to their preferred language.
 
-Numbers, money and dates are formatted by Babel for the page's locale in the digits that
-locale uses by default (CLDR): Persian digits for ``fa``; for Arabic, CLDR's ``ar`` writes Latin
-digits as the Gulf does, and ``LOYALTY_ARABIC_REGION`` (e.g. ``SA``, ``EG``) picks a region
-whose locale writes Arabic-Indic ones.  Persian pages give dates in the Persian (Solar Hijri)
+Numbers, money and dates are formatted by Babel for the page's locale (separators, symbols,
+patterns), then written in the digits that locale uses by default in CLDR: Babel picks the
+numbering system's symbols but leaves the digits Latin, so :func:`native_digits` swaps them.
+Persian digits for ``fa``; for Arabic, CLDR's ``ar`` writes Latin digits as the Gulf does, and
+``LOYALTY_ARABIC_REGION`` (e.g. ``SA``, ``EG``) picks a region whose locale writes Arabic-Indic
+ones.  Persian pages give dates in the Persian (Solar Hijri)
 calendar, by ``persiantools`` (pure Python, no dependencies, Persian month names and digits;
 Babel formats Gregorian dates only), with the Gregorian date beside it in the ``title``.
 
@@ -25,14 +27,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
-from persiantools import digits
 from persiantools.jdatetime import JalaliDate
 
 from loyalty.money import minor_per_unit
@@ -93,22 +96,42 @@ def _formatting_locale() -> str:
     return f"ar_{region}" if code == "ar" and region else code
 
 
+_DIGITS = {  # CLDR numbering systems whose digits are not Latin, as str.translate tables
+    "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+    "arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
+}
+
+
+@cache
+def _digits_of(locale: str) -> dict[int, str] | None:
+    return _DIGITS.get(Locale.parse(locale).default_numbering_system)
+
+
+def native_digits(text: str, locale: str) -> str:
+    table = _digits_of(locale)
+    return text.translate(table) if table else text
+
+
 def number(value: int | Decimal) -> str:
-    return format_decimal(value, locale=_formatting_locale(), numbering_system="default")
+    locale = _formatting_locale()
+    return native_digits(format_decimal(value, locale=locale, numbering_system="default"),
+                         locale)
 
 
 def money(amount_minor: int, currency: str) -> str:
+    locale = _formatting_locale()
     amount = Decimal(amount_minor) / minor_per_unit(currency)
-    return format_currency(amount, currency, locale=_formatting_locale(),
-                           numbering_system="default")
+    return native_digits(format_currency(amount, currency, locale=locale,
+                                         numbering_system="default"), locale)
 
 
 def date(value: dt.datetime | dt.date) -> Markup:
     """A ``<time>`` element: the date for the reader, the ISO date for machines."""
     day = value.date() if isinstance(value, dt.datetime) else value
-    gregorian = format_date(day, "medium", locale=_formatting_locale())
+    locale = _formatting_locale()
+    gregorian = native_digits(format_date(day, "medium", locale=locale), locale)
     if current_language().code == "fa":
-        shown = digits.en_to_fa(JalaliDate(day).strftime("%d %B %Y", locale="fa"))
+        shown = native_digits(JalaliDate(day).strftime("%d %B %Y", locale="fa"), locale)
         return Markup('<time datetime="{}" title="{}">{}</time>').format(
             day.isoformat(), gregorian, shown)
     return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), escape(gregorian))

@@ -150,8 +150,9 @@ def use_code(session: Session, member_id: int, purpose: CodePurpose, code: str,
     session.flush()
 
 
-def verify_contact(session: Session, member_id: int, code: str) -> MemberLogin:
-    """The code sent at joining came back: the account can be used from now on."""
+def verify_contact(session: Session, member_id: int, code: str) -> Member:
+    """The code sent at joining came back: the account can be used from now on, and the
+    member is signed in."""
     use_code(session, member_id, CodePurpose.VERIFY, code)
     login = login_of(session, member_id)
     if login is None:
@@ -159,8 +160,9 @@ def verify_contact(session: Session, member_id: int, code: str) -> MemberLogin:
     if login.verified_at is None:
         login.verified_at = utcnow()
         record_event(session, f"member:{member_id}", "account.verify", f"member:{member_id}")
-    session.flush()
-    return login
+    member = session.get(Member, member_id)
+    assert member is not None  # the login's foreign key
+    return _signed_in(session, member, login)
 
 
 def find_account(session: Session, contact: Contact) -> tuple[Member, MemberLogin] | None:

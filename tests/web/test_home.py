@@ -18,7 +18,6 @@ from tests.web.signing_in import sign_in_browser
 from web.overview import chain_overview
 
 
-
 @pytest.fixture(autouse=True)
 def _signed_in(client, db) -> None:  # type: ignore[no-untyped-def]
     sign_in_browser(client, db)
