@@ -21,7 +21,7 @@ from loyalty.errors import DomainError
 # Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``.
 SLICE_COMMANDS = (
     "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo", "rules",
-    "tiers", "messaging", "imports", "insight",
+    "tiers", "messaging", "imports", "insight", "accounts",
 )
 
 

@@ -12,7 +12,8 @@
   password reset) per contact and address (``LOYALTY_MEMBER_SIGN_IN_LIMIT``), every attempt
   counting; asking for a code to be sent (joining, sign-in and reset codes, resending) per
   contact and address and per address (``LOYALTY_ONE_TIME_CODE_LIMIT``), so nobody can flood a
-  member's phone or mailbox, nor run up the SMS bill.
+  member's phone or mailbox, nor run up the SMS bill.  Claiming a plastic card (number and
+  printed code) counts per address as well.
 * **Bearer tokens** are not limited: 192 random bits cannot be guessed at any rate, and a
   check on every request would cost every request a round trip.
 
@@ -51,9 +52,12 @@ LOOKUP_ENDPOINTS = (
 # The members' portal (web/portal): forms that check a password or a code, and forms that send
 # one.  A code is tried on the page after the one that sent it, whose contact is in the session.
 MEMBER_ATTEMPT_ENDPOINTS = ("portal.sign_in", "portal.sign_in_code", "portal.verify",
-                            "portal.reset")
+                            "portal.reset", "portal.claim")
 CODE_SENDING_ENDPOINTS = ("portal.join_page", "portal.request_sign_in_code",
-                          "portal.request_reset", "portal.resend_verification")
+                          "portal.request_reset", "portal.resend_verification", "portal.claim")
+# Claiming a card checks the code printed on it: tries count per address too, whatever
+# contact each names, so nobody walks the card numbers from one place.
+CARD_CLAIM_ENDPOINTS = ("portal.claim",)
 _ATTEMPT_METHODS = ["POST"]  # the sign-in page's GET only shows the form
 
 
@@ -151,6 +155,9 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         _wrap(app, endpoint, limiter.shared_limit(
             member_attempts, "member-attempt", key_func=contact_and_address,
             methods=_ATTEMPT_METHODS))
+    for endpoint in CARD_CLAIM_ENDPOINTS:
+        _wrap(app, endpoint, limiter.shared_limit(
+            member_attempts, "card-claim", key_func=client_address, methods=_ATTEMPT_METHODS))
     for endpoint in CODE_SENDING_ENDPOINTS:
         _wrap(app, endpoint, limiter.shared_limit(
             codes, "code-sent", key_func=contact_and_address, methods=_ATTEMPT_METHODS))

@@ -58,7 +58,7 @@ def read_contact(raw: str) -> Contact:
                            code_hint="bad_contact") from exc
 
 
-def _member_by_contact(session: Session, contact: Contact) -> Member | None:
+def member_by_contact(session: Session, contact: Contact) -> Member | None:
     column = Member.email if contact.channel is Channel.EMAIL else Member.phone
     return session.scalar(select(Member).where(column == contact.address))
 
@@ -78,7 +78,7 @@ def join(
     A contact already on a member record is refused (``contact_taken``): that member signs in
     or resets their password instead."""
     check_password(password)
-    if _member_by_contact(session, contact) is not None:
+    if member_by_contact(session, contact) is not None:
         raise Conflict("this email or phone belongs to a member already",
                        code_hint="contact_taken")
     member, card = enrol_member(
@@ -87,10 +87,14 @@ def join(
         phone=contact.address if contact.channel is Channel.SMS else None,
         language=language, preferred_channel=contact.channel, actor="portal",
     )
-    session.add(MemberLogin(member_id=member.id, password_hash=_hasher.hash(password)))
+    session.add(MemberLogin(member_id=member.id, password_hash=hash_password(password)))
     session.flush()
     record_event(session, f"member:{member.id}", "account.join", f"member:{member.id}")
     return member, card
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def login_of(session: Session, member_id: int) -> MemberLogin | None:
@@ -167,7 +171,7 @@ def verify_contact(session: Session, member_id: int, code: str) -> Member:
 
 def find_account(session: Session, contact: Contact) -> tuple[Member, MemberLogin] | None:
     """The member and account for this contact, if both exist (verified or not)."""
-    member = _member_by_contact(session, contact)
+    member = member_by_contact(session, contact)
     login = login_of(session, member.id) if member is not None else None
     return (member, login) if member is not None and login is not None else None
 
@@ -209,7 +213,7 @@ def reset_password(session: Session, contact: Contact, code: str, new_password: 
         raise Unauthorized()
     member, login = found
     use_code(session, member.id, CodePurpose.RESET, code)
-    login.password_hash = _hasher.hash(new_password)
+    login.password_hash = hash_password(new_password)
     login.verified_at = login.verified_at or utcnow()
     record_event(session, f"member:{member.id}", "account.password_reset", f"member:{member.id}")
     session.flush()

@@ -22,7 +22,7 @@ def _serious(page) -> list[str]:  # type: ignore[no-untyped-def]
 def test_no_serious_violations_on_the_portal(open_page, mailbox, language, shoot):
     page = open_page(language)
     for path, name in (("/my/sign-in", "sign-in"), ("/my/join", "join"),
-                       ("/my/reset/send", "forgot")):
+                       ("/my/reset/send", "forgot"), ("/my/claim", "claim")):
         page.goto(f"{path}?lang={language}")
         assert _serious(page) == [], f"{path} ({language})"
         shoot(page, f"portal-{name}-{language}")

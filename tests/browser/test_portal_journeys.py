@@ -6,9 +6,11 @@ import re
 
 from sqlalchemy import select
 
+from loyalty.accounts.plastic import stock_plastic_cards
 from loyalty.cards.models import Card
 from loyalty.members.models import Member
 from tests.browser.journeys import a_store_with_a_till, checkout, join_in_browser
+from tests.web.members import PASSWORD, last_code
 
 
 def _card_of(db, email: str) -> str:  # type: ignore[no-untyped-def]
@@ -93,3 +95,26 @@ def test_a_member_cannot_see_another_members_anything(open_page, db, mailbox, se
     mariam.click(".sign-out button")
     mariam.goto("/my/")
     assert mariam.url.endswith("/my/sign-in")
+
+
+def test_a_member_claims_a_plastic_card(phone, db, settings, mailbox, served, shoot):
+    till = a_store_with_a_till(db)
+    (number, code), = stock_plastic_cards(db, 1, prefix=settings.card_prefix,
+                                         length=settings.card_length)
+    db.commit()
+    checkout(served, till, number, 1_000)  # used at the till before anyone claimed it
+    phone.goto("/my/join")
+    phone.click("a[href$='/my/claim']")
+    phone.fill("#number", number)
+    phone.fill("#claim-code", code)
+    phone.fill("#name", "Hala Nasser")
+    phone.fill("#contact", "hala@example.net")
+    phone.fill("#password", PASSWORD)
+    shoot(phone, "portal-claim-en")
+    phone.click("form[action$='/my/claim'] button[type=submit]")
+    phone.wait_for_url("**/my/verify")
+    phone.fill("#code", last_code(mailbox, "hala@example.net"))
+    phone.click("form[action$='/my/verify'] button[type=submit]")
+    phone.wait_for_url("**/my/")
+    assert phone.text_content("[data-testid=balance]").strip() == "10"
+    assert number in phone.text_content("main")

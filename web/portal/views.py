@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 
 from loyalty.accounts.models import CodePurpose
+from loyalty.accounts.plastic import claim_card
 from loyalty.accounts.services import (
     Contact,
     find_account,
@@ -119,6 +120,31 @@ def _send_and_ask(contact: Contact, member_id: int, language: str,
 
 _CODE_PAGES = {CodePurpose.VERIFY: "portal.verify", CodePurpose.SIGN_IN: "portal.sign_in_code",
                CodePurpose.RESET: "portal.reset"}
+
+
+@bp.route("/claim", methods=["GET", "POST"])
+def claim() -> Page:
+    """A plastic card from the store: its number and the code printed on it make it theirs."""
+    if request.method == "GET":
+        return render_template("portal/claim.html", form={})
+    form = request.form
+    name = form.get("name", "").strip()
+    if not 0 < len(name) <= 200 or "\x00" in name:
+        return render_template("portal/claim.html", form=form,
+                               error=_("Enter your name.")), 422
+    try:
+        contact = read_contact(form.get("contact", "")[:300])
+        member = claim_card(db_session(), number=form.get("number", "")[:64],
+                            code=form.get("code", "")[:32], name=name, contact=contact,
+                            password=form.get("password", ""),
+                            language=current_language().code)
+    except (InvalidInput, Conflict) as exc:
+        return render_template("portal/claim.html", form=form, error=_refusal(exc)), 422
+    except Unauthorized:
+        return render_template("portal/claim.html", form=form,
+                               error=_("That card number and code do not match a card "
+                                       "waiting to be claimed.")), 401
+    return _send_and_ask(contact, member.id, member.language, CodePurpose.VERIFY)
 
 
 @bp.route("/verify", methods=["GET", "POST"])
