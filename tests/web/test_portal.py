@@ -195,3 +195,25 @@ def test_a_session_older_than_the_limit_signs_out(client, app, mailbox, settings
     with client.session_transaction() as session:
         session["member_since"] -= int(dt.timedelta(days=31).total_seconds())
     assert client.get("/my/").status_code == 302
+
+
+def test_the_chosen_language_is_remembered(client):
+    chosen = client.get("/my/sign-in?lang=ar")
+    assert "lang=ar" in chosen.headers["Set-Cookie"]
+    later = client.get("/my/sign-in", headers={"Accept-Language": "en"})
+    assert 'lang="ar" dir="rtl"' in later.get_data(as_text=True)
+
+
+def test_a_members_own_language_is_their_default_once_signed_in(client, app, mailbox):
+    post_form(client, "/my/join?lang=fa", {"name": "Reza", "contact": "reza@example.net",
+                                           "password": PASSWORD}, "/my/join?lang=fa")
+    post_form(client, "/my/verify", {"code": last_code(mailbox, "reza@example.net")})
+    elsewhere = app.test_client()  # another browser, English by its own settings
+    english = {"Accept-Language": "en"}
+    assert 'lang="en"' in elsewhere.get("/my/sign-in", headers=english).get_data(as_text=True)
+    token = csrf_token(elsewhere, "/my/sign-in")
+    signed_in = elsewhere.post("/my/sign-in", data={"contact": "reza@example.net",
+                                                    "password": PASSWORD, "csrf_token": token})
+    assert "lang=fa" in signed_in.headers["Set-Cookie"]
+    page = elsewhere.get("/my/", headers=english).get_data(as_text=True)
+    assert 'lang="fa" dir="rtl"' in page and "سلام، Reza" in page
