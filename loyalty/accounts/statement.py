@@ -65,16 +65,21 @@ def statement(session: Session, member_id: int, *, baskets: int = 50) -> Stateme
         .order_by(Basket.occurred_at.desc(), Basket.id.desc())
         .limit(baskets)
     ).all()
-    cards = session.scalars(select(Card.number).where(
-        Card.member_id == member_id, Card.status == CardStatus.ACTIVE).order_by(Card.id)).all()
+    cards = active_cards(session, member_id)
     return Statement(
         name=member.name,
         balance=member_balance(session, member_id),
         currency=rows[0].currency if rows else _programme_currency(session),
-        cards=list(cards),
+        cards=cards,
         tier=_progress(session, member),
         baskets=[BasketLine(*row) for row in rows],
     )
+
+
+def active_cards(session: Session, member_id: int) -> list[str]:
+    """The member's active card numbers, oldest first."""
+    return list(session.scalars(select(Card.number).where(
+        Card.member_id == member_id, Card.status == CardStatus.ACTIVE).order_by(Card.id)))
 
 
 def _programme_currency(session: Session) -> str:

@@ -118,3 +118,17 @@ def test_a_member_claims_a_plastic_card(phone, db, settings, mailbox, served, sh
     phone.wait_for_url("**/my/")
     assert phone.text_content("[data-testid=balance]").strip() == "10"
     assert number in phone.text_content("main")
+
+
+def test_the_digital_card_scans_from_the_screen(phone, db, mailbox, shoot):
+    import zxingcpp
+    from PIL import Image
+
+    join_in_browser(phone, mailbox, "mariam@example.net", "Mariam Saleh")
+    phone.click("a[href$='/my/card']")
+    phone.wait_for_url("**/my/card")
+    number = _card_of(db, "mariam@example.net")
+    path = shoot(phone, "portal-card-en")
+    # What a till's 2D scanner would see: the whole screen, QR code and barcode both on it.
+    found = {(d.format.name, d.text) for d in zxingcpp.read_barcodes(Image.open(path))}
+    assert ("QRCode", number) in found and ("Code128", number) in found

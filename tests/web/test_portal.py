@@ -217,3 +217,23 @@ def test_a_members_own_language_is_their_default_once_signed_in(client, app, mai
     assert "lang=fa" in signed_in.headers["Set-Cookie"]
     page = elsewhere.get("/my/", headers=english).get_data(as_text=True)
     assert 'lang="fa" dir="rtl"' in page and "سلام، Reza" in page
+
+
+def test_the_card_images_are_the_signed_in_members_own(client, app, db, mailbox):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    join_and_verify(client, mailbox, "mariam@example.net")
+    number = db.scalar(select(Card.number))
+    db.rollback()
+    assert number in client.get("/my/card").get_data(as_text=True)
+    for kind in ("qr", "barcode"):
+        image = client.get(f"/my/card/{kind}.png")
+        assert image.mimetype == "image/png" and "no-store" in image.headers["Cache-Control"]
+        decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)))
+        assert [d.text for d in decoded] == [number]
+    stranger = app.test_client()
+    assert stranger.get("/my/card/qr.png").status_code == 404
+    assert stranger.get("/my/card").status_code == 302

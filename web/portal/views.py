@@ -12,6 +12,7 @@ import logging
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     redirect,
     render_template,
@@ -34,7 +35,9 @@ from loyalty.accounts.services import (
     sign_in_with_password,
     verify_contact,
 )
+from loyalty.accounts.statement import active_cards as statement_cards
 from loyalty.accounts.statement import statement
+from loyalty.cards import render
 from loyalty.errors import Conflict, InvalidInput, Unauthorized
 from loyalty.http import db_session
 from loyalty.messaging.transports import DeliveryError
@@ -80,6 +83,33 @@ def account() -> Page:
     if member is None:
         return redirect(url_for("portal.sign_in"))
     return render_template("portal/account.html", statement=statement(db_session(), member.id))
+
+
+@bp.get("/card")
+def card() -> Page:
+    """The digital card: a large QR code and barcode to scan from the screen at the till."""
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    return render_template("portal/card.html", number=_card_number(member.id))
+
+
+@bp.get("/card/<any(qr, barcode):kind>.png")
+def card_image(kind: str) -> Response:
+    member = signed_in_member()
+    number = _card_number(member.id) if member is not None else None
+    if number is None:
+        abort(404)
+    draw = render.qr_image if kind == "qr" else render.barcode_image
+    response = Response(draw(number, "png"), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"  # a card may be blocked any time
+    return response
+
+
+def _card_number(member_id: int) -> str | None:
+    """The member's newest active card (a replacement supersedes the card it replaced)."""
+    cards = statement_cards(db_session(), member_id)
+    return cards[-1] if cards else None
 
 
 @bp.route("/join", methods=["GET", "POST"])
