@@ -40,8 +40,10 @@ from loyalty.accounts.statement import statement
 from loyalty.cards import render
 from loyalty.errors import Conflict, InvalidInput, Unauthorized
 from loyalty.http import db_session
+from loyalty.members.models import Channel
+from loyalty.members.services import current_consents, record_consent, update_member
 from loyalty.messaging.transports import DeliveryError
-from web.i18n import current_language, remember_language
+from web.i18n import LANGUAGES, current_language, remember_language
 from web.portal.codes import send_code
 from web.portal.session import (
     forget_pending,
@@ -83,6 +85,54 @@ def account() -> Page:
     if member is None:
         return redirect(url_for("portal.sign_in"))
     return render_template("portal/account.html", statement=statement(db_session(), member.id))
+
+
+# The consent text shown on the profile page (web/templates/portal/profile.html); change the
+# version whenever the text changes, so each recorded decision names what the member read.
+CONSENT_TEXT_VERSION = "portal-1"
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Page:
+    """Name, language and preferred channel; marketing consent per channel."""
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    consents = current_consents(db_session(), member.id)
+    granted = {channel.value: bool(r and r.granted) for channel, r in consents.items()}
+    if request.method == "GET":
+        return render_template("portal/profile.html", member=member, granted=granted)
+    form = request.form
+    changes = {"name": form.get("name", "")[:200],
+               "language": form.get("language", ""),
+               "preferred_channel": form.get("preferred_channel", "")}
+    if changes["language"] not in LANGUAGES or "\x00" in changes["name"]:
+        return render_template("portal/profile.html", member=member, granted=granted,
+                               error=_("Check the form and try again.")), 422
+    try:
+        update_member(db_session(), member.id, changes, actor=f"member:{member.id}")
+    except (InvalidInput, Conflict):
+        db_session().rollback()
+        return render_template("portal/profile.html", member=member, granted=granted,
+                               error=_("Check the form and try again.")), 422
+    response = redirect(url_for("portal.profile", saved=1))
+    remember_language(response, changes["language"])
+    return response
+
+
+@bp.post("/consent")
+def consent() -> Page:
+    """One decision on one channel, recorded with the text's version: giving and withdrawing
+    are the same one button."""
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    channel, decision = request.form.get("channel", ""), request.form.get("granted", "")
+    if channel not in {c.value for c in Channel} or decision not in {"yes", "no"}:
+        abort(400)
+    record_consent(db_session(), member.id, channel, decision == "yes", CONSENT_TEXT_VERSION,
+                   source="portal")
+    return redirect(url_for("portal.profile", saved=1))
 
 
 @bp.get("/card")
