@@ -150,8 +150,9 @@ def card_image(kind: str) -> Response:
     number = _card_number(member.id) if member is not None else None
     if number is None:
         abort(404)
-    draw = render.qr_image if kind == "qr" else render.barcode_image
-    response = Response(draw(number, "png"), mimetype="image/png")
+    image = (render.qr_image(number, "png") if kind == "qr"
+             else render.screen_barcode_png(number))
+    response = Response(image, mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"  # a card may be blocked any time
     return response
 
