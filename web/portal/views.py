@@ -7,6 +7,7 @@ wrong; asking for a code answers the same whether or not the contact belongs to 
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import (
@@ -22,6 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 
+from loyalty.accounts.export import member_data
 from loyalty.accounts.models import CodePurpose
 from loyalty.accounts.plastic import claim_card
 from loyalty.accounts.services import (
@@ -37,7 +39,9 @@ from loyalty.accounts.services import (
 )
 from loyalty.accounts.statement import active_cards as statement_cards
 from loyalty.accounts.statement import statement
+from loyalty.audit.services import record_event
 from loyalty.cards import render
+from loyalty.cards.services import replace_card
 from loyalty.errors import Conflict, InvalidInput, Unauthorized
 from loyalty.http import db_session
 from loyalty.members.models import Channel
@@ -155,6 +159,33 @@ def card_image(kind: str) -> Response:
     response = Response(image, mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"  # a card may be blocked any time
     return response
+
+
+@bp.post("/card/lost")
+def card_lost() -> Page:
+    """Lost card: blocked at once (the till refuses it as replaced), a new one in its place,
+    every point kept (points live on the member, not on a card)."""
+    member = signed_in_member()
+    number = _card_number(member.id) if member is not None else None
+    if member is None or number is None:
+        return redirect(url_for("portal.card"))
+    settings = current_app.extensions["loyalty.settings"]
+    replace_card(db_session(), number, settings.card_prefix, settings.card_length,
+                 reason="reported lost by the member on the portal", actor=f"member:{member.id}")
+    return redirect(url_for("portal.card", replaced=1))
+
+
+@bp.post("/data")
+def download_data() -> Page:
+    """Everything held about the member, as a JSON file (a POST: each export is audited)."""
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    data = member_data(db_session(), member.id)
+    record_event(db_session(), f"member:{member.id}", "member.export", f"member:{member.id}")
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"',
+                             "Cache-Control": "no-store"})
 
 
 def _card_number(member_id: int) -> str | None:
