@@ -42,7 +42,16 @@ from loyalty.accounts.statement import statement
 from loyalty.audit.services import record_event
 from loyalty.cards import render
 from loyalty.cards.services import replace_card
-from loyalty.errors import Conflict, InvalidInput, Unauthorized
+from loyalty.coupons import images as coupon_images
+from loyalty.coupons.codes import display_code
+from loyalty.coupons.services import (
+    active_coupons,
+    coupon_payload,
+    coupon_signing_key,
+    find_coupon,
+)
+from loyalty.db import utcnow
+from loyalty.errors import Conflict, InvalidInput, Unauthorized, UnknownCoupon
 from loyalty.http import db_session
 from loyalty.members.models import Channel
 from loyalty.members.services import current_consents, record_consent, update_member
@@ -186,6 +195,44 @@ def download_data() -> Page:
     return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="my-data.json"',
                              "Cache-Control": "no-store"})
+
+
+@bp.get("/coupons")
+def coupons() -> Page:
+    """The coupon wallet: each usable coupon with its QR code and barcode for the till."""
+    member = signed_in_member()
+    if member is None:
+        return redirect(url_for("portal.sign_in"))
+    wallet = active_coupons(db_session(), member.id, utcnow())
+    return render_template("portal/coupons.html", coupons=wallet, display_code=display_code)
+
+
+@bp.get("/coupons/<string(maxlength=40):code>/<any(qr, barcode):kind>.png")
+def coupon_image(code: str, kind: str) -> Response:
+    """A coupon's image, for its own member only: anyone else gets 404, as for no coupon."""
+    member = signed_in_member()
+    try:
+        coupon = find_coupon(db_session(), code)
+    except UnknownCoupon:
+        abort(404)
+    if member is None or coupon.member_id != member.id:
+        abort(404)
+    if kind == "qr":
+        image = coupon_images.qr_image(coupon_payload(coupon, _coupon_key()), "png")
+    else:
+        image = coupon_images.barcode_image(coupon.code, "png", display_code(coupon.code))
+    response = Response(image, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _coupon_key():  # type: ignore[no-untyped-def]
+    """The coupon signing key, loaded once per app (the same one the API's QR codes use)."""
+    key = current_app.extensions.get("loyalty.coupon_key")
+    if key is None:
+        key = coupon_signing_key(current_app.extensions["loyalty.settings"])
+        current_app.extensions["loyalty.coupon_key"] = key
+    return key
 
 
 def _card_number(member_id: int) -> str | None:
