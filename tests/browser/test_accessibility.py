@@ -29,7 +29,8 @@ def test_no_serious_violations_on_the_portal(open_page, mailbox, language, shoot
     join_in_browser(page, mailbox, f"axe-{language}@example.net", "Layla Haddad", language)
     assert _serious(page) == [], f"account ({language})"
     shoot(page, f"portal-account-new-{language}")
-    for path, name in (("/my/card", "card"), ("/my/profile", "profile"), ("/my/coupons", "coupons")):
+    for path, name in (("/my/card", "card"), ("/my/profile", "profile"),
+                       ("/my/coupons", "coupons")):
         page.goto(path)
         assert _serious(page) == [], f"{path} ({language})"
         shoot(page, f"portal-{name}-{language}")
