@@ -10,8 +10,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from loyalty.coupons.models import OfferKind
-from loyalty.coupons.signing import read_claims
 from loyalty.coupons.services import Offer, issue_coupon
+from loyalty.coupons.signing import read_claims
 from loyalty.members.models import Member
 from tests.web.members import join_and_verify
 
