@@ -65,6 +65,9 @@ class Settings:
     member_sign_in_limit: str = "10 per minute; 30 per hour"
     one_time_code_limit: str = "5 per 15 minutes; 20 per day"
     member_session_days: int = 30  # then sign in again, however active
+    # Staff pages sign a browser out after this long without a page (a desk left unattended);
+    # the staff session's own lifetime (staff_session_hours) is the absolute limit.
+    staff_idle_minutes: int = 30
     # Arabic pages format numbers and dates for ar_<REGION> ("SA", "EG": Arabic-Indic digits);
     # empty: CLDR's plain "ar" (Latin digits, as in the Gulf).
     arabic_region: str = ""

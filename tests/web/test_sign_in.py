@@ -55,3 +55,15 @@ def test_nonsense_in_the_form_is_a_wrong_sign_in_not_an_error(client, db):
     for form in ({}, {"username": "noor\x00", "password": PASSWORD},
                  {"username": "x" * 500, "password": PASSWORD}):
         assert post_form(client, "/sign-in", form).status_code == 401
+
+
+def test_a_desk_left_idle_is_signed_out(client, db):
+    sign_in_browser(client, db)
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["staff_seen"] -= 31 * 60  # LOYALTY_STAFF_IDLE_MINUTES is 30
+    assert client.get("/").status_code == 302
+    db.expire_all()
+    assert db.scalar(select(StaffSession.ended_at)) is not None  # ended, not just forgotten
+    sign_in_browser(client, db, username="noor2")
+    assert client.get("/").status_code == 200  # a fresh sign-in works at once
