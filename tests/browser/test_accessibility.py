@@ -1,6 +1,6 @@
 """axe-core (the copy bundled in the axe-playwright-python package, injected from this
-machine, no CDN) finds no serious or critical violation on the portal's pages, in English and
-in Arabic; each page is also saved as a screenshot."""
+machine, no CDN) finds no serious or critical violation on the portal's pages and the staff's
+sign-in, in English, Arabic and Persian; each page is also saved as a screenshot."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def _serious(page) -> list[str]:  # type: ignore[no-untyped-def]
 def test_no_serious_violations_on_the_portal(open_page, mailbox, language, shoot):
     page = open_page(language)
     for path, name in (("/my/sign-in", "sign-in"), ("/my/join", "join"),
-                       ("/my/reset/send", "forgot"), ("/my/claim", "claim")):
+                       ("/my/reset/send", "forgot"), ("/my/claim", "claim"),
+                       ("/sign-in", "staff-sign-in")):
         page.goto(f"{path}?lang={language}")
         assert _serious(page) == [], f"{path} ({language})"
         shoot(page, f"portal-{name}-{language}")
