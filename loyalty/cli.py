@@ -23,6 +23,7 @@ from loyalty.errors import DomainError
 SLICE_COMMANDS = (
     "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo", "rules",
     "tiers", "messaging", "imports", "insight", "campaigns", "campaigns.results_commands",
+    "accounts",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -139,7 +140,10 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
 
 def _sign_in_and_open(base: str, username: str, password: str, path: str) -> str:
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with browser.open(f"{base}/sign-in", timeout=10) as resp:  # the form, with its CSRF token
+        token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": password,
+                                   "csrf_token": token}).encode()
     with browser.open(f"{base}/sign-in", data=form, timeout=10) as resp:  # follows the redirect
         assert resp.status == 200
     with browser.open(f"{base}{path}", timeout=10) as resp:
