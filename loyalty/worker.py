@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import loyalty
+from loyalty.campaigns.tasks import BEAT_SCHEDULE as CAMPAIGNS_SCHEDULE
 from loyalty.config import Settings
 from loyalty.extensions import database
 from loyalty.insight.tasks import BEAT_SCHEDULE as INSIGHT_SCHEDULE
@@ -62,6 +63,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3000},
     },
     **INSIGHT_SCHEDULE,
+    **CAMPAIGNS_SCHEDULE,
 }
 
 # Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and

@@ -12,9 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -25,11 +41,17 @@ from loyalty.errors import InvalidInput
 from loyalty.members.models import Channel, ConsentRecord, Member
 from loyalty.members.services import get_member, record_consent
 from loyalty.messaging.models import Message, MessageChannel, MessageStatus
-from loyalty.messaging.templates import check_context, message_language, render
+from loyalty.messaging.templates import (
+    check_context,
+    message_language,
+    message_language_sql,
+    render,
+)
 from loyalty.outbox.services import enqueue
 from loyalty.stores.models import Store
 
 DELIVER_TASK = "messaging.deliver"
+DELIVER_BATCH_TASK = "messaging.deliver_batch"  # the messages of one bulk queueing
 # What the member saw when they withdrew: the unsubscribe page's text, by version.
 UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-1"
 OPEN = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
@@ -193,6 +215,111 @@ def _suppression(session: Session, member: Member, channel: MessageChannel) -> s
     if not address:
         return f"no {channel.value} address"
     return None
+
+
+def queue_messages(
+    session: Session,
+    template: str,
+    recipients: Select[Any],
+    occasion_key: str,
+    *,
+    channel: MessageChannel | str | None = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """:func:`send_message` for many members at once, set-based (a campaign's coupons).
+
+    ``recipients`` selects ``member_id`` and, labelled, the template's values (each column
+    but ``member_id`` goes into the context).  The same rules as :func:`send_message`, in SQL:
+    the member's channel unless ``channel`` is given, their language, the store they last
+    shopped at, suppression without consent or address (:func:`_suppression_sql`, the twin of
+    :func:`_suppression`), and once per member, template and occasion (members who already
+    have it are skipped).  Effects: one INSERT ... SELECT of messages and, for those queued,
+    one outbox row ``messaging.deliver_batch`` carrying their ids.  Returns the ids queued.
+    Flushes, never commits.
+    """
+    source = recipients.subquery("recipients")
+    names = [c.name for c in source.c if c.name != "member_id"]
+    check_context(template, dict.fromkeys(names, ""))
+    occasion_key = occasion_key.strip()
+    if not occasion_key or len(occasion_key) > 120:
+        raise InvalidInput("occasion_key names the occasion (1-120 characters)")
+    if channel is not None:
+        try:
+            channel = MessageChannel(channel)
+        except ValueError as exc:
+            raise InvalidInput("channel must be 'wallet', 'email' or 'sms'") from exc
+    now = now or utcnow()
+    postgres = is_postgres(session)
+    member = Member.__table__.c
+    # As text: the members' column is an enum of email and sms, which cannot hold "wallet".
+    chosen: Any = cast(member.preferred_channel, String) if channel is None else _typed(
+        channel.value)
+    context = (func.json_build_object if postgres else func.json_object)(
+        *[part for name in names for part in (_typed(name), source.c[name])])
+    rows = select(
+        source.c.member_id.label("member_id"),
+        chosen.label("channel"),
+        message_language_sql(member.language).label("language"),
+        context.label("context"),
+        home_store_sql(source.c.member_id).label("store_id"),
+        _suppression_sql(member, chosen).label("reason"),
+    ).select_from(source.join(Member.__table__, member.id == source.c.member_id)).subquery()
+    table = Message.__table__
+    values = {
+        "member_id": rows.c.member_id, "channel": rows.c.channel,
+        "template": _typed(template), "language": rows.c.language, "context": rows.c.context,
+        "idempotency_key": _typed(f"{template}:{occasion_key}"), "store_id": rows.c.store_id,
+        "status": case((rows.c.reason.is_(None), MessageStatus.QUEUED.value),
+                       else_=MessageStatus.SUPPRESSED.value),
+        "attempts": literal_column("0"), "last_error": rows.c.reason,
+        "created_at": cast(literal(now, table.c.created_at.type), table.c.created_at.type)
+        if postgres else literal(now, table.c.created_at.type),
+    }
+    insert = (pg_insert if postgres else sqlite_insert)(table).from_select(
+        [table.c[name] for name in values],
+        # WHERE true: SQLite reads an ON after a bare FROM ... JOIN as the join's (upsert docs).
+        select(*values.values()).where(true()))
+    written = session.execute(
+        insert.on_conflict_do_nothing().returning(table.c.id, table.c.status))
+    queued = sorted(i for i, status in written if status == MessageStatus.QUEUED.value)
+    if queued:
+        enqueue(session, DELIVER_BATCH_TASK, message_ids=queued)
+    return queued
+
+
+def _typed(value: str) -> Any:
+    # A typed parameter: PostgreSQL cannot guess the type of an untyped one in a select list
+    # or in json_build_object.
+    return cast(literal(value, String), String)
+
+
+def home_store_sql(member_id: Any) -> Any:
+    """:func:`home_store_id` as a correlated subquery, for messages queued in bulk."""
+    return (
+        select(Basket.store_id).where(Basket.member_id == member_id)
+        .order_by(Basket.occurred_at.desc(), Basket.id.desc()).limit(1).scalar_subquery()
+    )
+
+
+def _suppression_sql(member: Any, channel: Any) -> Any:
+    """:func:`_suppression` as SQL over the member table's columns and a channel expression:
+    NULL when the message may go out, else the reason.  Keep the two in step (a test compares
+    them member by member)."""
+    newest_decision = (
+        select(ConsentRecord.granted)
+        .where(ConsentRecord.member_id == member.id, ConsentRecord.channel == channel)
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        .limit(1).scalar_subquery()
+    )
+    address = case((channel == MessageChannel.EMAIL.value, member.email), else_=member.phone)
+    return case(
+        (channel == MessageChannel.WALLET.value, null()),
+        (func.coalesce(newest_decision, false()) == false(),
+         _typed("no consent on ").concat(channel)),
+        (func.coalesce(address, "") == "",
+         _typed("no ").concat(channel).concat(_typed(" address"))),
+        else_=null(),
+    )
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,20 @@ def deliver(message_id: int) -> str:
     )
 
 
+@shared_task(name="messaging.deliver_batch", ignore_result=True)
+def deliver_batch(message_ids: list[int]) -> int:
+    """The messages of one bulk queueing (a campaign chunk's coupons), one after the other;
+    each is claimed and recorded on its own, as by ``messaging.deliver``, so a batch run
+    twice or cut short by a dead worker sends nothing twice.  Returns how many went out."""
+    settings = _settings()
+    factory = database(current_app).session_factory
+    transports, policy = transports_for(settings), sending_policy(settings)
+    unsubscribe = Unsubscribe(settings.public_base_url, settings.secret_key)
+    statuses = [deliver_message(factory, message_id, transports, policy, unsubscribe)
+                for message_id in message_ids]
+    return statuses.count("sent")
+
+
 @shared_task(name="messaging.sweep", ignore_result=True)
 def sweep() -> int:
     with unit_of_work(database(current_app).session_factory) as session:

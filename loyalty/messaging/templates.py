@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.support import NullTranslations, Translations
+from sqlalchemy import ColumnElement, case, func, or_
 
 from loyalty.errors import InvalidInput
 
@@ -88,6 +90,16 @@ def message_language(requested: str | None) -> str:
     """The member's language if we have a catalogue for it ("fa-IR" reads as "fa"), else English."""
     base = (requested or "").split("-")[0].lower()
     return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def message_language_sql(requested: Any) -> ColumnElement[str]:
+    """:func:`message_language` as a SQL expression over a language column, for messages
+    queued in bulk (:func:`loyalty.messaging.services.queue_messages`)."""
+    lowered = func.lower(requested)
+    return case(
+        *[(or_(lowered == code, lowered.like(f"{code}-%")), code) for code in LANGUAGES],
+        else_=DEFAULT_LANGUAGE,
+    )
 
 
 @cache
