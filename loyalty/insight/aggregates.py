@@ -162,24 +162,37 @@ def rebuild_aggregates(session: Session, as_of: dt.date) -> int:
 def replace_insight(session: Session, as_of: dt.date, members: Select,  # type: ignore[type-arg]
                     columns: list[str]) -> int:
     """Empty both tables and fill them: ``members`` (selecting ``columns`` of member_insight,
-    bound to :func:`rebuild_params`) and every member's categories.  Returns the members.
+    bound to :func:`rebuild_params`) and every member's categories.  Returns the members."""
+    clear_insight(session)
+    made = insert_members(session, as_of, members, columns)
+    insert_categories(session, as_of)
+    return made
 
-    PostgreSQL: ``TRUNCATE`` (a ``DELETE`` of millions of rows costs as much as writing them
-    and leaves as many dead ones); it locks both tables against readers until the rebuild
-    commits, so the caller does the slow parts that need no lock first.
-    """
+
+def clear_insight(session: Session) -> None:
+    """Empty both tables.  PostgreSQL: ``TRUNCATE`` (a ``DELETE`` of millions of rows costs as
+    much as writing them and leaves as many dead ones); it locks both tables against readers
+    until the rebuild commits, so the caller does the slow parts that need no lock first."""
     session.flush()
-    conn = session.connection()
-    params = rebuild_params(as_of)
     roomy_work_mem(session)
     if is_postgres(session):
-        conn.execute(text(f"TRUNCATE {_mci.name}, {_mi.name}"))
+        session.connection().execute(text(f"TRUNCATE {_mci.name}, {_mi.name}"))
     else:
-        conn.execute(delete(_mci))
-        conn.execute(delete(_mi))
-    conn.execute(insert(_mi).from_select(columns, members), params)
-    conn.execute(_category_insert(False), params)
+        session.connection().execute(delete(_mci))
+        session.connection().execute(delete(_mi))
+
+
+def insert_members(session: Session, as_of: dt.date, members: Select,  # type: ignore[type-arg]
+                   columns: list[str]) -> int:
+    """Fill the emptied member_insight from ``members``; returns the rows."""
+    conn = session.connection()
+    conn.execute(insert(_mi).from_select(columns, members), rebuild_params(as_of))
     return int(conn.execute(select(func.count()).select_from(_mi)).scalar_one())
+
+
+def insert_categories(session: Session, as_of: dt.date) -> None:
+    """Fill the emptied member_category_insight from all lines."""
+    session.connection().execute(_category_insert(False), rebuild_params(as_of))
 
 
 def refresh_member(session: Session, member_id: int, as_of: dt.date) -> bool:

@@ -21,9 +21,11 @@ from loyalty.errors import NotFound
 from loyalty.insight.affinity import DEFAULT_MIN_SUPPORT, rebuild_affinities
 from loyalty.insight.aggregates import (
     AGGREGATE_COLUMNS,
+    clear_insight,
+    insert_categories,
+    insert_members,
     member_totals,
     refresh_member,
-    replace_insight,
 )
 from loyalty.insight.models import BtydFit, MemberCategoryInsight, MemberInsight
 from loyalty.insight.rfm import score_columns, segment_of
@@ -35,17 +37,23 @@ log = logging.getLogger(__name__)
 def rebuild_insight(session: Session, as_of: dt.date,
                     min_support: float = DEFAULT_MIN_SUPPORT) -> int:
     """Aggregates, RFM scores and segments for every member as of ``as_of``, the newest
-    fitted model's p_alive / 90-day expectations when there is one, and the affinities.
-    Returns members scored.
+    fitted model's p_alive / 90-day expectations when there is one (:func:`rebuild_members`),
+    and the affinities.  Returns members scored.  (Nightly, the two run as separate tasks.)"""
+    with _step("affinities"):
+        rebuild_affinities(session, as_of, min_support)
+    return rebuild_members(session, as_of)
+
+
+def rebuild_members(session: Session, as_of: dt.date) -> int:
+    """Every member's insight row (aggregates, R/F/M, segment, and the newest fitted model's
+    predictions when there is one) and per-category rows as of ``as_of``; returns members.
 
     Set-based: each member's row is written once, by one ``INSERT ... SELECT`` that
     aggregates the baskets, ranks the members (window functions), names the segment and joins
-    the staged predictions.  The steps that need no lock on the insight tables (affinities,
-    predictions) run before the tables are emptied.  Each step's time is logged at INFO
-    (``insight rebuild: <step> <seconds>``).
+    the staged predictions.  The predictions, which need no lock on the insight tables, are
+    computed before the tables are emptied.  Each step's time is logged at INFO
+    (``insight rebuild: <step> <seconds>``).  Flushes, never commits.
     """
-    with _step("affinities"):
-        rebuild_affinities(session, as_of, min_support)
     fit = latest_fit(session)
     staged = None
     if fit is not None:
@@ -54,9 +62,12 @@ def rebuild_insight(session: Session, as_of: dt.date,
 
         with _step("predictions"):
             staged = stage_predictions(session, fit, as_of)
+    clear_insight(session)
     with _step("members"):
         columns, members = _scored_members(session, staged)
-        made = replace_insight(session, as_of, members, columns)
+        made = insert_members(session, as_of, members, columns)
+    with _step("categories"):
+        insert_categories(session, as_of)
     if staged is not None:
         from loyalty.insight.churn import drop_staged
 
