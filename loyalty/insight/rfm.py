@@ -10,6 +10,8 @@ are skipped (F jumps from 1 to 4 when 60% have one visit), rather than splitting
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Integer, case, cast, func, over, select
 from sqlalchemy.orm import Session
 
@@ -40,36 +42,45 @@ def _score(order_by):  # type: ignore[no-untyped-def]
     return 1 + (5 * (rank - 1)) // over(func.count())
 
 
+def score_columns(source: Any) -> list[Any]:
+    """R, F and M (labelled ``r``, ``f``, ``m``) of each row of ``source``, a table or
+    subquery with ``recency_days``, ``frequency`` and ``monetary_minor``, ranked against all
+    its rows (window functions)."""
+    return [
+        cast(_score(source.c.recency_days.desc()), Integer).label("r"),
+        cast(_score(source.c.frequency.asc()), Integer).label("f"),
+        cast(_score(source.c.monetary_minor.asc()), Integer).label("m"),
+    ]
+
+
 def score_rfm(session: Session) -> None:
     """Give every row of member_insight its R, F and M scores and its segment.
 
     R ranks recency from oldest to newest, F frequency and M monetary from lowest to highest;
-    ties as in the module docstring.  Two UPDATE statements; flushes, never commits.
+    ties as in the module docstring.  Two UPDATE statements; flushes, never commits.  (The
+    nightly rebuild writes the same scores as it inserts the rows, without updating them.)
     """
     session.flush()
     conn = session.connection()
-    scores = select(
-        _mi.c.member_id.label("member_id"),
-        _score(_mi.c.recency_days.desc()).label("r"),
-        _score(_mi.c.frequency.asc()).label("f"),
-        _score(_mi.c.monetary_minor.asc()).label("m"),
-    ).subquery()
+    scores = select(_mi.c.member_id.label("member_id"), *score_columns(_mi)).subquery()
     conn.execute(_mi.update().where(_mi.c.member_id == scores.c.member_id).values(
-        r=cast(scores.c.r, Integer), f=cast(scores.c.f, Integer), m=cast(scores.c.m, Integer)))
+        r=scores.c.r, f=scores.c.f, m=scores.c.m))
     assign_segments(session)
 
 
 def assign_segments(session: Session) -> None:
     """Name every scored row's segment from its R, F and M by :data:`SEGMENT_RULES`."""
-    session.connection().execute(_mi.update().values(segment=_segment_case()))
+    session.connection().execute(_mi.update().values(segment=segment_of(_mi.c.r, _mi.c.f,
+                                                                         _mi.c.m)))
 
 
-def _segment_case():  # type: ignore[no-untyped-def]
-    fm = (_mi.c.f + _mi.c.m + 1) // 2
+def segment_of(r: Any, f: Any, m: Any):  # type: ignore[no-untyped-def]
+    """The segment's name for scores ``r``, ``f``, ``m`` (columns), by :data:`SEGMENT_RULES`."""
+    fm = (f + m + 1) // 2
     whens = []
     for name, r_from, r_to, fm_from, fm_to, f_to in SEGMENT_RULES:
-        test = _mi.c.r.between(r_from, r_to) & fm.between(fm_from, fm_to)
+        test = r.between(r_from, r_to) & fm.between(fm_from, fm_to)
         if f_to is not None:
-            test = test & (_mi.c.f <= f_to)
+            test = test & (f <= f_to)
         whens.append((test, name))
     return case(*whens, else_=None)

@@ -1,6 +1,6 @@
 """Insight tasks: one member's rows after each checkout (through the outbox), and the nightly
-rebuild under beat (its schedule is declared here and merged into the beat's in
-:mod:`loyalty.worker`)."""
+rebuilds under beat, members' rows first, then the affinities (their schedule is declared here
+and merged into the beat's in :mod:`loyalty.worker`)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from loyalty.db import unit_of_work, utcnow
 from loyalty.extensions import database
 from loyalty.insight import REFRESH_MEMBER_TASK
-from loyalty.insight.services import rebuild_insight, refresh_member_insight
+from loyalty.insight.affinity import rebuild_affinities
+from loyalty.insight.services import rebuild_members, refresh_member_insight
 
 log = logging.getLogger(__name__)
 
 REBUILD = "insight.rebuild"
+REBUILD_AFFINITIES = "insight.rebuild_affinities"
 
 # Runs after every checkout: Celery's INFO lines about it would be one per sale.
 ROUTINE = frozenset({REFRESH_MEMBER_TASK})
@@ -29,6 +31,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": REBUILD,
         # nightly, after the day's last sales: recency moves for every member each day
         "schedule": crontab(minute=15, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
+    # Its own task: pairs over every basket take minutes on 10M lines (docs/INSIGHT.md) and
+    # change slowly; the members' rows, which campaigns read in the morning, do not wait for it.
+    "insight-rebuild-affinities": {
+        "task": REBUILD_AFFINITIES,
+        "schedule": crontab(minute=45, hour=3),
         "options": {"expires": 6 * 3600},
     },
 }
@@ -46,8 +55,16 @@ def refresh_member_task(member_id: int) -> bool:
 
 @shared_task(name=REBUILD, ignore_result=True)
 def rebuild_task() -> int:
-    """Nightly under beat; ``loyalty insight rebuild`` runs the same by hand."""
+    """Nightly under beat: every member's insight (``loyalty insight rebuild`` runs this and
+    the affinities by hand)."""
     with unit_of_work(database(current_app).session_factory) as session:
-        members = rebuild_insight(session, utcnow().date())
+        members = rebuild_members(session, utcnow().date())
     log.info("insight rebuilt for %d members", members)
     return members
+
+
+@shared_task(name=REBUILD_AFFINITIES, ignore_result=True)
+def rebuild_affinities_task() -> dict[str, int]:
+    """Nightly under beat, after the members' rebuild: the cross-sell affinities."""
+    with unit_of_work(database(current_app).session_factory) as session:
+        return rebuild_affinities(session, utcnow().date())

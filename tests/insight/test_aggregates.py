@@ -134,3 +134,7 @@ def test_nightly_rebuild_is_scheduled_and_registered(app):
     assert "insight.rebuild" in celery.tasks
     assert "insight.refresh_member" in celery.tasks
     assert celery.conf.beat_schedule["insight-rebuild"]["task"] == "insight.rebuild"
+    # the affinities, slow on a big history, run as their own task after the members' rows
+    assert "insight.rebuild_affinities" in celery.tasks
+    assert celery.conf.beat_schedule["insight-rebuild-affinities"]["task"] \
+        == "insight.rebuild_affinities"
