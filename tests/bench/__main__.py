@@ -1,4 +1,4 @@
-"""``make bench``: ``python -m tests.bench [checkout|agent|imports ...]`` (default: all of them).
+"""``make bench``: ``python -m tests.bench [checkout|agent|imports|issuing ...]`` (default: all of them).
 
 Each benchmark starts the production stack on PostgreSQL and prints its figures against a
 baseline measured in the same run.  Exit status 0 even when a target is missed: the figures
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from tests.bench import agent, checkout, imports
+from tests.bench import agent, checkout, imports, issuing
 
-BENCHMARKS = {"checkout": checkout.main, "agent": agent.main, "imports": imports.main}
+BENCHMARKS = {"checkout": checkout.main, "agent": agent.main, "imports": imports.main,
+              "issuing": issuing.main}
 
 
 def main(argv: list[str]) -> int:

@@ -82,7 +82,8 @@ def test_a_worker_killed_mid_run_then_restarted_leaves_everyone_with_one_coupon(
         assert len(deliver_outbox(app).delivered) == 15
         wait_for(lambda: _issued(sessions, campaign_id) >= 200, 120, "two chunks issued")
         # Hold the campaign row (SQLite: the write lock): the worker's next chunk stops in the
-        # middle (PostgreSQL: its coupons inserted, waiting to take the budget), and dies there.
+        # middle (PostgreSQL: its coupons, outcomes and messages written, waiting to take its
+        # share of the budget), and dies there.
         _hold_campaign(blocker, campaign_id)
         _wait_until_worker_blocked(blocker)
         os.killpg(worker.pid, signal.SIGKILL)
@@ -137,7 +138,7 @@ def _wait_until_worker_blocked(blocker) -> None:  # type: ignore[no-untyped-def]
         return
     waiting = text(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE '%FROM campaign%FOR NO KEY UPDATE%' AND pid <> pg_backend_pid()")
+        "AND query LIKE 'UPDATE campaign SET committed_minor%' AND pid <> pg_backend_pid()")
     engine = blocker.get_bind()
 
     def worker_waits() -> bool:
