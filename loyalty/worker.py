@@ -133,6 +133,10 @@ def _relay_after_commit(app: Flask) -> None:
 
     @event.listens_for(factory, "after_commit")
     def _committed(session: Session) -> None:
+        # SQLAlchemy calls this for a savepoint's release too: the transaction is not over,
+        # and its rows are not visible to the relay yet.
+        if session.in_nested_transaction():
+            return
         if not session.info.pop(PENDING_FLAG, False) or relaying_in_process():
             return
         if has_request_context():

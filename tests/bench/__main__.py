@@ -1,4 +1,4 @@
-"""``make bench``: ``python -m tests.bench [checkout|agent|imports|issuing ...]`` (default: all of them).
+"""``make bench``: ``python -m tests.bench [checkout|agent|imports|issuing ...]`` (default: all).
 
 Each benchmark starts the production stack on PostgreSQL and prints its figures against a
 baseline measured in the same run.  Exit status 0 even when a target is missed: the figures

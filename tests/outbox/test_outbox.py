@@ -154,6 +154,20 @@ def test_a_commit_outside_a_request_relays_at_once(app, db, settings):
                      .where(OutboxMessage.dispatched_at.is_(None))) == 0
 
 
+def test_a_savepoint_after_an_enqueue_does_not_relay_before_the_commit(app, db, settings):
+    # SQLAlchemy calls after_commit for a savepoint too: a relay there would run before the
+    # transaction's rows are visible (and, on SQLite, wait for the lock this one holds).
+    member_id = member_with_points(db, settings, 50, days_ago=500)
+    enqueue(db, "ledger.expire_points")
+    with db.begin_nested():
+        pass
+    db.commit()
+    db.expire_all()
+    assert member_balance(db, member_id) == 0
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.dispatched_at.is_(None))) == 0
+
+
 def test_a_failing_in_process_task_goes_back_to_the_outbox(app, db, sessions):
     enqueue(db, "nosuch.task", member_id=1)
     db.commit()  # the relay runs, the task is unknown: the row is reopened with the error
