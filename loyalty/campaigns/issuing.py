@@ -63,6 +63,7 @@ from loyalty.campaigns.holdout import holdout_bucket, holdout_bucket_sql, is_hel
 from loyalty.campaigns.models import (
     Campaign,
     CampaignRun,
+    CampaignStatus,
     CampaignTarget,
     RunStatus,
     TargetOutcome,
@@ -212,7 +213,8 @@ def issue_chunk(
     message is queued (``coupon_offer``, occasion ``campaign:<id>:<occasion>``).
 
     Idempotent and safe to run twice or concurrently (module docstring): targets no longer
-    pending, or claimed by another transaction, are left alone.  Effects: coupons, target
+    pending, or claimed by another transaction, are left alone; a cancelled campaign's chunks
+    issue nothing.  Effects: coupons, target
     outcomes, ``campaign.committed_minor``, messages and their outbox row, one audit event
     ``campaign.issue``, and the run marked done when nothing is left pending.  Flushes.
     """
@@ -222,6 +224,10 @@ def issue_chunk(
         raise NotFound(f"no campaign run {run_id}")
     campaign = session.get(Campaign, run.campaign_id)
     assert campaign is not None  # a foreign key
+    if campaign.status == CampaignStatus.CANCELLED:
+        # Chunks queued before the cancel issue nothing; their targets stay pending (never
+        # reached), and the resume leaves the run alone.
+        return ChunkCounts()
     if is_postgres(session):
         # A chunk lost to a server crash after its commit is pending again and issued again
         # by the resume (atomically: coupons, outcomes and messages together), so its commit
@@ -582,7 +588,9 @@ def stalled_runs(session: Session, now: dt.datetime, quiet_for: dt.timedelta) ->
     since = now - quiet_for
     return list(session.scalars(
         select(CampaignRun.id)
+        .join(Campaign, Campaign.id == CampaignRun.campaign_id)
         .where(CampaignRun.status == RunStatus.PLANNED, CampaignRun.planned_at < since,
+               Campaign.status != CampaignStatus.CANCELLED,
                func.coalesce(newest, CampaignRun.planned_at) < since)
         .order_by(CampaignRun.id)
     ))

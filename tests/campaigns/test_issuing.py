@@ -306,3 +306,20 @@ def test_runs_that_stopped_moving_are_found_and_their_chunks_queued_again(db, se
             issue_chunk(s, stuck.id, chunk)
     db.expire_all()
     assert stuck.id not in stalled_runs(db, utcnow() + dt.timedelta(hours=1), quiet)
+
+
+def test_a_cancelled_campaigns_queued_chunks_issue_nothing_and_are_not_resumed(db, sessions):
+    from loyalty.campaigns.issuing import stalled_runs
+    from loyalty.campaigns.models import CampaignStatus
+
+    members = add_members(db, 10)
+    campaign = make_campaign(db, holdout_percent=0)
+    run = plan_run(db, campaign, "launch", audience_of(members),
+                   now=utcnow() - dt.timedelta(hours=1))
+    campaign.status = CampaignStatus.CANCELLED
+    db.commit()
+    with unit_of_work(sessions) as s:
+        counts = issue_chunk(s, run.id, 0)
+    assert (counts.issued, counts.run_done) == (0, False)
+    assert _coupons(db, campaign.id) == []
+    assert stalled_runs(db, utcnow(), dt.timedelta(minutes=5)) == []
