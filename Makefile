@@ -4,6 +4,10 @@ PYTHON ?= python3## the interpreter that makes .venv (3.11 or newer)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright; never a browser
+# build of Playwright's own (`playwright install` downloads one).  Installed once, when absent.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test## PostgreSQL for test-postgres: a server and a database to connect to first
 TEST_DB_PREFIX ?= loyalty_test## names of the PostgreSQL databases the tests create (PREFIX_WORKER_PID)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15## Redis database for the tests (give each checkout its own)
@@ -30,17 +34,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
 demo: $(STAMP) ## set up, seed the demo chain and serve it on http://127.0.0.1:5000 (Ctrl-C stops)
 	$(BIN)/loyalty db upgrade
 	$(BIN)/loyalty demo seed
 	$(BIN)/loyalty demo serve
 
-test: $(STAMP) test-sqlite test-postgres ## set up and run the tests on SQLite, then on PostgreSQL
+test: $(STAMP) $(CHROMIUM) test-sqlite test-postgres ## set up and run the tests on SQLite, then on PostgreSQL
 
-test-sqlite: $(STAMP) ## the tests on SQLite only
+test-sqlite: $(STAMP) $(CHROMIUM) ## the tests on SQLite only
 	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench
 
-test-postgres: $(STAMP) ## the tests on PostgreSQL only (PG_TEST_URL)
+test-postgres: $(STAMP) $(CHROMIUM) ## the tests on PostgreSQL only (PG_TEST_URL)
 	$(TEST_ENV) LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench -m "not sqlite_only"
 
 lint: $(STAMP) ## ruff and the import-linter contracts
@@ -50,5 +58,5 @@ lint: $(STAMP) ## ruff and the import-linter contracts
 bench: $(STAMP) ## benchmarks against the production stack on PostgreSQL (BENCH)
 	$(BIN)/python -m tests.bench $(BENCH)
 
-clean: ## remove .venv, instance/ (the demo's data and keys) and pytest's cache
-	rm -rf $(VENV) instance .pytest_cache
+clean: ## remove .venv, instance/ (the demo's data and keys), pytest's cache and screenshots/
+	rm -rf $(VENV) instance .pytest_cache screenshots

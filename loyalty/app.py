@@ -12,6 +12,8 @@ from flask import Flask, request
 
 from loyalty.audit.reads import init_read_audit
 from loyalty.auth.principal import enforce_policy
+from loyalty.campaigns import api as campaigns_api
+from loyalty.campaigns import results_api as campaign_results_api
 from loyalty.cards import api as cards_api
 from loyalty.catalog import api as catalog_api
 from loyalty.checkout import api as checkout_api
@@ -40,7 +42,8 @@ API_PREFIX = "/api/v1"
 # imported by name so that import-linter sees every edge of the composition root.
 API_SLICES = (
     cards_api, members_api, ledger_api, checkout_api, coupons_api, catalog_api, stores_api,
-    staff_api, rules_api, tiers_api, insight_api, segments_api,
+    staff_api, rules_api, tiers_api, insight_api, segments_api, campaigns_api,
+    campaign_results_api,
 )
 
 

@@ -18,10 +18,12 @@ from loyalty.config import Settings, SettingsError
 from loyalty.db import unit_of_work
 from loyalty.errors import DomainError
 
-# Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``.
+# Command groups that live with their slice, each as ``loyalty/<slice>/commands.py:cli``
+# (or a dotted ``<slice>.<module>`` naming a module of the slice that holds ``cli``).
 SLICE_COMMANDS = (
     "ledger", "staff", "stores", "catalog", "coupons", "members", "outbox", "demo", "rules",
-    "tiers", "messaging", "imports", "insight",
+    "tiers", "messaging", "imports", "insight", "campaigns", "campaigns.results_commands",
+    "accounts",
 )
 
 
@@ -100,10 +102,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
 def _register_slice_commands() -> None:
     for name in SLICE_COMMANDS:
+        path = f"loyalty.{name}" if "." in name else f"loyalty.{name}.commands"
         try:
-            module = importlib.import_module(f"loyalty.{name}.commands")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as exc:
-            if exc.name != f"loyalty.{name}.commands":
+            if exc.name != path:
                 raise
             continue
         main.add_command(module.cli)

@@ -58,6 +58,19 @@ class Settings:
     # Reverse proxies in front that append to X-Forwarded-For (nginx: 1).  0 trusts none, and
     # the client address the limits key on is the connection's.
     trusted_proxies: int = 0
+    # Pages (docs/PAGES.md).  ``https``: the site is reached over TLS only (behind a proxy that
+    # terminates it): session cookies are Secure and every page sends HSTS for a year.
+    https: bool = False
+    # Members' portal: passwords and one-time codes, per contact and client address.
+    member_sign_in_limit: str = "10 per minute; 30 per hour"
+    one_time_code_limit: str = "5 per 15 minutes; 20 per day"
+    member_session_days: int = 30  # then sign in again, however active
+    # Staff pages sign a browser out after this long without a page (a desk left unattended);
+    # the staff session's own lifetime (staff_session_hours) is the absolute limit.
+    staff_idle_minutes: int = 30
+    # Arabic pages format numbers and dates for ar_<REGION> ("SA", "EG": Arabic-Indic digits);
+    # empty: CLDR's plain "ar" (Latin digits, as in the Gulf).
+    arabic_region: str = ""
     # Messaging (docs/MESSAGING.md).  Email over SMTP and SMS through an HTTP provider; with no
     # host or URL, that channel goes to the log transport (the demo).  Quiet hours are the
     # store's local time ("" for none); a member with no store uses the default time zone.

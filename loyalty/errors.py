@@ -160,3 +160,17 @@ class InvalidSegmentRule(InvalidInput):
     def __init__(self, path: str, why: str) -> None:
         super().__init__(f"{path}: {why}", path=path)
         self.path = path
+
+
+class CampaignFrozen(Conflict):
+    """A campaign's definition changes only while it is a draft (docs/CAMPAIGNS.md)."""
+
+    code, title = "campaign_frozen", "The campaign is launched: its definition is frozen"
+
+
+class AlreadyLaunched(Conflict):
+    code, title = "already_launched", "The campaign was launched already"
+
+
+class CampaignNotActive(Conflict):
+    code, title = "campaign_not_active", "The campaign has ended or was cancelled"

@@ -8,6 +8,12 @@
   and commit): only misses count (404: ``unknown_card``, ``unknown_coupon``), per caller and
   address (``LOYALTY_LOOKUP_MISS_LIMIT``).  Card serials and coupon codes are random, so a
   stolen till token is what could enumerate them; a till serving customers almost never misses.
+* **Members' portal**: password and one-time-code attempts (sign-in, confirming a contact,
+  password reset) per contact and address (``LOYALTY_MEMBER_SIGN_IN_LIMIT``), every attempt
+  counting; asking for a code to be sent (joining, sign-in and reset codes, resending) per
+  contact and address and per address (``LOYALTY_ONE_TIME_CODE_LIMIT``), so nobody can flood a
+  member's phone or mailbox, nor run up the SMS bill.  Claiming a plastic card (number and
+  printed code) counts per address as well.
 * **Bearer tokens** are not limited: 192 random bits cannot be guessed at any rate, and a
   check on every request would cost every request a round trip.
 
@@ -28,7 +34,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, session
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
@@ -43,6 +49,15 @@ LOOKUP_ENDPOINTS = (
     "cards.card_qr", "coupons.get_coupon", "coupons.barcode", "coupons.qr_code",
     "checkout.quote", "checkout.commit",
 )
+# The members' portal (web/portal): forms that check a password or a code, and forms that send
+# one.  A code is tried on the page after the one that sent it, whose contact is in the session.
+MEMBER_ATTEMPT_ENDPOINTS = ("portal.sign_in", "portal.sign_in_code", "portal.verify",
+                            "portal.reset", "portal.claim")
+CODE_SENDING_ENDPOINTS = ("portal.join_page", "portal.request_sign_in_code",
+                          "portal.request_reset", "portal.resend_verification", "portal.claim")
+# Claiming a card checks the code printed on it: tries count per address too, whatever
+# contact each names, so nobody walks the card numbers from one place.
+CARD_CLAIM_ENDPOINTS = ("portal.claim",)
 _ATTEMPT_METHODS = ["POST"]  # the sign-in page's GET only shows the form
 
 
@@ -57,6 +72,19 @@ def _account() -> str:
     if not isinstance(username, str):
         username = ""  # a malformed attempt still counts, against the address
     return hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:16]
+
+
+def _member_contact() -> str:
+    """The contact typed, or the one a code went to (in the session), as a short hash."""
+    typed = request.form.get("contact")
+    if not isinstance(typed, str) or not typed.strip():
+        pending = session.get("pending_contact")
+        typed = pending[0] if isinstance(pending, list) and pending else ""
+    return hashlib.sha256(str(typed).strip().casefold().encode()).hexdigest()[:16]
+
+
+def contact_and_address() -> str:
+    return f"{_member_contact()}|{client_address()}"
 
 
 def account_and_address() -> str:
@@ -121,6 +149,21 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
             methods=_ATTEMPT_METHODS))
         _wrap(app, endpoint, limiter.shared_limit(
             per_address, "sign-in-address", key_func=client_address, methods=_ATTEMPT_METHODS))
+    member_attempts = _checked("member_sign_in_limit", settings.member_sign_in_limit)
+    codes = _checked("one_time_code_limit", settings.one_time_code_limit)
+    for endpoint in MEMBER_ATTEMPT_ENDPOINTS:
+        _wrap(app, endpoint, limiter.shared_limit(
+            member_attempts, "member-attempt", key_func=contact_and_address,
+            methods=_ATTEMPT_METHODS))
+    for endpoint in CARD_CLAIM_ENDPOINTS:
+        _wrap(app, endpoint, limiter.shared_limit(
+            member_attempts, "card-claim", key_func=client_address, methods=_ATTEMPT_METHODS))
+    for endpoint in CODE_SENDING_ENDPOINTS:
+        _wrap(app, endpoint, limiter.shared_limit(
+            codes, "code-sent", key_func=contact_and_address, methods=_ATTEMPT_METHODS))
+        _wrap(app, endpoint, limiter.shared_limit(
+            per_address, "code-sent-address", key_func=client_address,
+            methods=_ATTEMPT_METHODS))
     for endpoint in LOOKUP_ENDPOINTS:
         _wrap(app, endpoint, limiter.shared_limit(
             misses, "lookup-miss", key_func=caller_and_address, deduct_when=_is_miss))

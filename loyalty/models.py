@@ -1,5 +1,6 @@
 """Every model, imported once so metadata is complete (Alembic and table creation use it)."""
 
+from loyalty.accounts.models import CodePurpose, MemberLogin, OneTimeCode
 from loyalty.audit.models import AuditEvent
 from loyalty.baskets.models import Basket, BasketLine, BasketReturn, ReturnLine
 from loyalty.campaigns.models import Campaign, CampaignRun, CampaignTarget
@@ -20,7 +21,7 @@ from loyalty.tiers.models import Tier
 
 __all__ = [
     "Account", "AccountKind", "AuditEvent", "Basket", "BasketLine", "BasketReturn", "Campaign",
-    "CampaignRun", "CampaignTarget", "Card",
+    "CampaignRun", "CampaignTarget", "Card", "CodePurpose", "MemberLogin", "OneTimeCode",
     "CardStatus", "Category", "Channel", "ConsentRecord", "Coupon", "CouponStatus",
     "EarningRule", "Entry", "IdempotencyRecord", "Lot", "Member", "MemberNote", "Message",
     "MessageChannel", "MessageStatus", "OfferKind",

@@ -25,6 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import loyalty
+from loyalty.campaigns.schedule import BEAT_SCHEDULE as CAMPAIGNS_TICK_SCHEDULE
+from loyalty.campaigns.schedule import ROUTINE as CAMPAIGNS_ROUTINE
 from loyalty.campaigns.tasks import BEAT_SCHEDULE as CAMPAIGNS_SCHEDULE
 from loyalty.config import Settings
 from loyalty.extensions import database
@@ -64,11 +66,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     **INSIGHT_SCHEDULE,
     **CAMPAIGNS_SCHEDULE,
+    **CAMPAIGNS_TICK_SCHEDULE,
 }
 
 # Periodic tasks whose every run Celery would log at INFO (beat sends, worker receives and
 # succeeds): left out of the log, or an idle stack prints three lines every two seconds.
-ROUTINE_TASKS = frozenset({"outbox.relay", *INSIGHT_ROUTINE})
+ROUTINE_TASKS = frozenset({"outbox.relay", *INSIGHT_ROUTINE, *CAMPAIGNS_ROUTINE})
 
 # Publishing to a broker that is down must fail fast: the outbox row waits and is retried.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25,
@@ -110,6 +113,8 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
             task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         )
     celery_app.autodiscover_tasks(_slices, related_name="tasks", force=True)
+    # The campaigns' clock lives apart from their issuing tasks (loyalty/campaigns/schedule.py).
+    celery_app.autodiscover_tasks(["loyalty.campaigns"], related_name="schedule", force=True)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
@@ -133,9 +138,9 @@ def _relay_after_commit(app: Flask) -> None:
 
     @event.listens_for(factory, "after_commit")
     def _committed(session: Session) -> None:
-        # SQLAlchemy calls this for a savepoint's release too: the transaction is not over,
-        # and its rows are not visible to the relay yet.
         if session.in_nested_transaction():
+            # A savepoint was released (SQLAlchemy 2.1 calls after_commit for it too): the
+            # outer transaction, which holds the outbox rows, has yet to commit.
             return
         if not session.info.pop(PENDING_FLAG, False) or relaying_in_process():
             return

@@ -7,6 +7,7 @@ session itself is the same kind the API's sign-in opens (it expires, sign-out en
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from flask import (
     Blueprint,
@@ -30,12 +31,26 @@ from web.overview import chain_overview
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 _COOKIE_KEY = "staff_token"  # noqa: S105 - the key in the session cookie, not a secret
+_SEEN_KEY = "staff_seen"  # when this browser last opened a staff page (inactivity timeout)
 
 
 def _signed_in() -> tuple[object, object] | None:
-    """The staff user and session of this browser, if it holds a live one."""
+    """The staff user and session of this browser, if it holds a live one and has used it
+    within ``LOYALTY_STAFF_IDLE_MINUTES`` (else the session is ended: a desk left open)."""
     token = session.get(_COOKIE_KEY)
-    return live_session(db_session(), hash_token(token)) if isinstance(token, str) else None
+    found = live_session(db_session(), hash_token(token)) if isinstance(token, str) else None
+    if found is None:
+        return None
+    idle = current_app.extensions["loyalty.settings"].staff_idle_minutes * 60
+    seen = session.get(_SEEN_KEY)
+    now = int(time.time())
+    if not isinstance(seen, int) or now - seen > idle:
+        user, signed_in = found
+        end_staff_session(db_session(), signed_in.id, actor=f"staff:{user.id}")  # type: ignore[attr-defined]
+        session.clear()
+        return None
+    session[_SEEN_KEY] = now
+    return found
 
 
 def _lang() -> dict[str, str]:
@@ -69,6 +84,7 @@ def sign_in() -> str | Response | tuple[str, int]:
                                error=_("Wrong username or password.")), 401
     session.clear()
     session[_COOKIE_KEY] = token
+    session[_SEEN_KEY] = int(time.time())
     return redirect(url_for("pages.home", **_lang()))
 
 

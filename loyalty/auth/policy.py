@@ -70,6 +70,21 @@ ALLOWED: dict[str, frozenset[str]] = {
     "segments.create_segment": frozenset({ADMIN, MARKETER}),
     "segments.get_segment": frozenset({ADMIN, MARKETER}),
     "segments.preview_segment": frozenset({ADMIN, MARKETER}),
+    # campaigns: marketing creates, launches and cancels them; store managers may read them
+    # (their stores' results are the results endpoints'); cashiers and tills nothing
+    "campaigns.list_campaigns": frozenset({ADMIN, MARKETER, MANAGER}),
+    "campaigns.get_campaign": frozenset({ADMIN, MARKETER, MANAGER}),
+    "campaigns.list_runs": frozenset({ADMIN, MARKETER, MANAGER}),
+    "campaigns.create_campaign": frozenset({ADMIN, MARKETER}),
+    "campaigns.update_campaign": frozenset({ADMIN, MARKETER}),
+    "campaigns.dry_run": frozenset({ADMIN, MARKETER}),
+    "campaigns.launch_campaign": frozenset({ADMIN, MARKETER}),
+    "campaigns.cancel_campaign": frozenset({ADMIN, MARKETER}),
+    # campaign results: marketing chain-wide, a store manager their own store's baskets only
+    # (the view narrows to the caller's store); fairness is chain-wide, marketing's alone
+    "campaign_results.get_results": frozenset({ADMIN, MARKETER, MANAGER}),
+    "campaign_results.get_fairness": frozenset({ADMIN, MARKETER}),
+    "campaign_results.get_programme_fairness": frozenset({ADMIN, MARKETER}),
 }
 
 # Reachable with no credentials at all.

@@ -29,5 +29,9 @@ class Card(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # A plastic card handed out in store carries a code printed beside its number; a member
+    # claims the card on the portal with both (the number alone is not a secret).  Only a hash
+    # is kept; None for digital cards and cards enrolled at the desk.
+    claim_code_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     member: Mapped[Member] = relationship()

@@ -72,16 +72,22 @@ def issue_coupon(data: dict):  # type: ignore[no-untyped-def]
 @blp.response(200, schemas.CouponSchema(many=True))
 def list_coupons(args: dict):  # type: ignore[no-untyped-def]
     """A member's coupons, newest first (``member_id``, optional ``status``)."""
-    coupons = services.list_coupons(db_session(), args["member_id"], args["status"])
+    session = db_session()
+    coupons = services.list_coupons(session, args["member_id"], args["status"])
     key = _signing_key()
-    return [services.coupon_card(c, key) for c in coupons]
+    language = services.member_language(session, args["member_id"])
+    return [services.coupon_card(c, key, language) for c in coupons]
 
 
 @blp.route("/<code>", methods=["GET"])
 @blp.response(200, schemas.CouponSchema)
 def get_coupon(code: str):  # type: ignore[no-untyped-def]
-    """One coupon by code (dashes, spaces and case do not matter), with its QR payload."""
-    return services.coupon_card(services.find_coupon(db_session(), code), _signing_key())
+    """One coupon by code (dashes, spaces and case do not matter), with its QR payload and,
+    for a campaign coupon, why the member got it (``explanation``, ``why``)."""
+    session = db_session()
+    coupon = services.find_coupon(session, code)
+    return services.coupon_card(coupon, _signing_key(),
+                                services.member_language(session, coupon.member_id))
 
 
 @blp.route("/<code>/barcode.<any(svg, png):fmt>", methods=["GET"])

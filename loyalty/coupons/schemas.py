@@ -79,6 +79,11 @@ class CouponSchema(Schema):
     redeemed_at = fields.DateTime(attribute="coupon.redeemed_at", allow_none=True)
     redeemed_basket_id = fields.Integer(attribute="coupon.redeemed_basket_id", allow_none=True)
     qr_payload = fields.String()
+    explanation = fields.Dict(attribute="coupon.explanation", allow_none=True, metadata={
+        "description": "a campaign coupon's reason: the campaign's kind and rule and the "
+                       "member's values that matched (null for coupons issued by hand)"})
+    why = fields.String(allow_none=True, metadata={
+        "description": "the reason as a sentence in the member's language"})
 
 
 class PublicKeySchema(Schema):

@@ -36,7 +36,8 @@ from loyalty.stores.models import Store
 __all__ = [
     "CouponCard", "CouponOutcome", "Offer", "PricedLine", "active_coupons", "coupon_card",
     "coupon_payload", "coupon_signing_key", "find_coupon", "issue_coupon", "list_coupons",
-    "offer_summary", "price_coupons", "redeem_coupons", "restore_coupons_for_return",
+    "member_language", "offer_summary", "price_coupons", "redeem_coupons",
+    "restore_coupons_for_return",
 ]
 
 DEFAULT_VALIDITY = dt.timedelta(days=30)
@@ -274,14 +275,30 @@ class CouponCard:
 
     coupon: Coupon
     qr_payload: str
+    language: str | None = None  # the member's: a campaign coupon's "why" is in it
 
     @property
     def offer(self) -> dict[str, Any]:
         return offer_summary(self.coupon)
 
+    @property
+    def why(self) -> str | None:
+        """A campaign coupon's "why did I get this?" sentence (docs/CAMPAIGNS.md)."""
+        if self.coupon.explanation is None:
+            return None
+        from loyalty.campaigns.explain import explain  # campaigns build on coupons
 
-def coupon_card(coupon: Coupon, private_key: Ed25519PrivateKey) -> CouponCard:
-    return CouponCard(coupon, coupon_payload(coupon, private_key))
+        return explain(self.coupon.explanation, self.language)
+
+
+def coupon_card(coupon: Coupon, private_key: Ed25519PrivateKey,
+                language: str | None = None) -> CouponCard:
+    return CouponCard(coupon, coupon_payload(coupon, private_key), language)
+
+
+def member_language(session: Session, member_id: int) -> str | None:
+    """The language the member reads (for a coupon's explanation)."""
+    return session.scalar(select(Member.language).where(Member.id == member_id))
 
 
 # --- checkout -------------------------------------------------------------------------------

@@ -108,6 +108,11 @@ def _welcome(
     tills = state.get("tills") or []
     if tills and card and product:
         out += ["", *_curl_examples(base, tills[0]["token"], card, product)]
+    campaigns = state.get("campaigns") or []
+    if campaigns:
+        out += ["", "  Campaign results (treatment against holdout, with the 95% interval):",
+                *(f"    .venv/bin/loyalty campaign results {cid}    "
+                  f"GET {base}/api/v1/campaigns/{cid}/results" for cid in campaigns)]
     out.append("")
     return "\n".join(out)
 

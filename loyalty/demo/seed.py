@@ -40,6 +40,7 @@ from loyalty.catalog.services import import_catalog
 from loyalty.checkout.services import BasketIn, LineIn, commit_checkout
 from loyalty.config import Settings
 from loyalty.db import unit_of_work
+from loyalty.demo.campaigns import seed_campaigns
 from loyalty.demo.data import CATALOG, CONSENT_TEXT_VERSION, CURRENCY, EXCLUDED_CATEGORY, STORES
 from loyalty.demo.plan import BasketPlan, ChainPlan, ChainSpec, MemberPlan, build_plan
 from loyalty.errors import Conflict, InvalidInput
@@ -127,7 +128,7 @@ def seed_demo(
         today = today or dt.datetime.now(CHAIN_TIMEZONE).date()
         state = _new_state(spec, today)
     spec = ChainSpec(**state["spec"])
-    if present and state.get("complete") and done >= spec.baskets:
+    if present and state.get("complete") and done >= spec.baskets and "campaigns" in state:
         return SeedResult("present", _count(factory, Member), done, 0,
                           time.perf_counter() - started, path)
     say(f"planning {spec.members} members and {spec.baskets} baskets over {spec.days} days")
@@ -138,6 +139,9 @@ def seed_demo(
             state.update(set_up_chain(session, settings, plan, start, progress, say))
             write_state(path, state)
     added = _replay(factory, settings, plan, start, done, progress, say, batch_size)
+    if "campaigns" not in state:  # after the baskets: the campaigns answer the history
+        say("campaigns: one finished with its results, one running")
+        state["campaigns"] = seed_campaigns(factory, settings, plan, start, history_end(state))
     state["complete"] = True
     state["seed_seconds"] = round(time.perf_counter() - started, 1)
     write_state(path, state)
@@ -170,6 +174,12 @@ def _new_state(spec: ChainSpec, today: dt.date) -> dict[str, Any]:
 def history_start(state: dict[str, Any]) -> dt.datetime:
     """Midnight in the chain's time zone on the history's first day, as an aware UTC time."""
     day = dt.date.fromisoformat(state["history_start"])
+    return dt.datetime.combine(day, dt.time(0), tzinfo=CHAIN_TIMEZONE).astimezone(dt.UTC)
+
+
+def history_end(state: dict[str, Any]) -> dt.datetime:
+    """Midnight in the chain's time zone at the end of the history (the seed's day)."""
+    day = dt.date.fromisoformat(state["history_end"])
     return dt.datetime.combine(day, dt.time(0), tzinfo=CHAIN_TIMEZONE).astimezone(dt.UTC)
 
 

@@ -9,6 +9,7 @@ goes to stdout, and the exit status is 1 if any row was rejected.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import click
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from loyalty.cli import Context, domain_errors_exit, pass_ctx
 from loyalty.imports.baskets import COLUMNS as BASKET_COLUMNS
 from loyalty.imports.baskets import import_baskets
-from loyalty.imports.reading import check_room, open_table
+from loyalty.imports.reading import ImportFileError, check_room, open_table
 from loyalty.imports.services import (
     BALANCE_COLUMNS,
     MEMBER_COLUMNS,
@@ -36,6 +38,38 @@ PLAIN_PROGRESS_EVERY = 100_000  # lines between progress lines when not on a ter
 @click.group("import")
 def cli() -> None:
     """Bring a retailer's history in: members, baskets, opening balances."""
+
+
+def _check_room(file: Path, database_url: str) -> None:
+    """Before loading: room for the file on the disks an embedded (SQLite) database writes to,
+    its temporary tables (the staging, in the temporary directory: TMPDIR, as SQLite reads it
+    too) and its file.  A PostgreSQL server stages and stores on its own disk, which this
+    process cannot see; if it runs out, the one transaction fails and changes nothing."""
+    if not database_url.startswith("sqlite"):
+        return
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return
+    check_room(file, [("the staging tables", Path(tempfile.gettempdir())),
+                      ("the database", Path(database).resolve().parent)])
+
+
+@contextmanager
+def _out_of_room(file: Path) -> Iterator[None]:
+    """The database's disk filled during the import (the check before cannot see a
+    PostgreSQL server's disk, nor what else writes meanwhile): the transaction is rolled
+    back, and the person is told so in one line rather than a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        # Through SQLAlchemy (wrapped) or from the driver itself (the staging's COPY and
+        # executemany): PostgreSQL's SQLSTATE 53100 disk_full, SQLite's SQLITE_FULL.
+        error = exc.orig if isinstance(exc, DBAPIError) else exc
+        if (getattr(error, "sqlstate", None) != "53100"
+                and getattr(error, "sqlite_errorname", None) != "SQLITE_FULL"):
+            raise
+        raise ImportFileError(f"the database ran out of disk space while importing "
+                              f"{file.name}; nothing imported") from exc
 
 
 def _finish(report: RowReport) -> None:
@@ -59,7 +93,8 @@ def members(ctx: Context, file: Path) -> None:
     """
     table = open_table(file, MEMBER_COLUMNS)
     settings = ctx.app.extensions["loyalty.settings"]
-    with ctx.session() as session:
+    _check_room(file, settings.resolved_database_url)
+    with _out_of_room(file), ctx.session() as session:
         report = import_members(session, table.rows, name=table.name, place=table.place,
                                 card_prefix=settings.card_prefix,
                                 card_length=settings.card_length)
@@ -79,7 +114,8 @@ def balances(ctx: Context, file: Path) -> None:
     """
     table = open_table(file, BALANCE_COLUMNS)
     settings = ctx.app.extensions["loyalty.settings"]
-    with ctx.session() as session:
+    _check_room(file, settings.resolved_database_url)
+    with _out_of_room(file), ctx.session() as session:
         report = import_balances(session, table.rows, name=table.name, place=table.place,
                                  lifetime_days=settings.points_lifetime_days)
     _finish(report)
@@ -112,11 +148,10 @@ def baskets(ctx: Context, file: Path, create_missing: bool, currency: str | None
     interactive = sys.stderr.isatty()
     table = open_table(file, BASKET_COLUMNS, count_rows=interactive)
     settings = ctx.app.extensions["loyalty.settings"]
-    if settings.resolved_database_url.startswith("sqlite"):
-        check_room(file, Path(make_url(settings.resolved_database_url).database or ".")
-                   .resolve().parent)
+    _check_room(file, settings.resolved_database_url)
     started = time.monotonic()
-    with _progress(table.estimated_rows, interactive) as progress, ctx.session() as session:
+    with (_out_of_room(file), _progress(table.estimated_rows, interactive) as progress,
+          ctx.session() as session):
         report = import_baskets(session, table.rows, name=table.name, place=table.place,
                                 columns=table.columns, create_missing=create_missing,
                                 currency=currency, timezone=timezone, progress=progress,

@@ -1,15 +1,18 @@
 """Reading an import file, CSV or Parquet, as numbered rows of text-or-typed values.
 
 A file that cannot be read as a table at all (empty, binary, not UTF-8, a header without the
-required columns) raises :class:`ImportFileError` before anything is written.  A row that is
-merely bad is the caller's to report: rows come with their place in the file (a CSV line
-number, the header being line 1; a Parquet row number, the first data row being row 1).
+required columns, a header without rows) raises :class:`ImportFileError` before anything is
+written.  A row that is merely bad is the caller's to report: rows come with their place in
+the file (a CSV line number, the header being line 1; a Parquet row number, the first data row
+being row 1).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -55,24 +58,56 @@ def open_table(path: Path, required: Sequence[str], *, count_rows: bool = False)
         raise ImportFileError(f"{path.name} is empty; nothing imported")
     if head.startswith(PARQUET_MAGIC):
         return _open_parquet(path, required)
-    if b"\0" in head:
-        raise ImportFileError(f"{path.name} is neither CSV nor Parquet; nothing imported")
+    if _is_utf16(head):
+        raise ImportFileError(f"{path.name} is UTF-16 text; save it as CSV in UTF-8 "
+                              "(\"CSV UTF-8\" in a spreadsheet); nothing imported")
+    if b"\0" in head:  # text never holds NUL: a binary file, name what it seems to be
+        raise ImportFileError(f"{path.name} is {_binary_kind(head)}, neither CSV nor Parquet; "
+                              "save it as CSV (UTF-8) or Parquet; nothing imported")
     return _open_csv(path, required, count_rows)
 
 
-def check_room(path: Path, database_folder: Path) -> None:
-    """Refuse a file larger than the database's disk can take, before anything is written.
+def _is_utf16(head: bytes) -> bool:
+    """A byte-order mark, or ASCII text with a NUL in every other byte (UTF-16 without one)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    even, odd = head[:64:2], head[1:64:2]
+    if len(head) < 4:
+        return False
+    return (not odd.strip(b"\0") and b"\0" not in even) or (
+        not even.strip(b"\0") and b"\0" not in odd)
 
-    For an embedded (SQLite) database, whose disk this process can see; a PostgreSQL server
-    that runs out of room fails the transaction, which changes nothing either."""
+
+def _binary_kind(head: bytes) -> str:
+    """What a binary file looks like by its magic number (puremagic's table, which knows far
+    more formats than we would list): "a Portable Network Graphics file".  Its name, not its
+    extension: a ZIP archive matches .docx and .xlsx alike."""
+    import puremagic  # only for a file about to be refused
+
+    try:
+        match = puremagic.magic_string(head)[0]
+    except (puremagic.PureError, IndexError, ValueError):
+        return "a binary file"
+    return ("an " if match.name[:1] in "AEIOUaeiou" else "a ") + match.name
+
+
+def check_room(path: Path, folders: Sequence[tuple[str, Path]]) -> None:
+    """Refuse a file larger than the disks where the import writes can take, before anything
+    is written.  ``folders``: (what is written there, folder), e.g. the staging tables and
+    the database; a disk that holds several must have room for the file once (the
+    estimate covers staging and the rows written together)."""
     with path.open("rb") as probe:
         kind = "parquet" if probe.read(4) == PARQUET_MAGIC else "csv"
     needed = path.stat().st_size * ROOM_FACTOR[kind]
-    free = shutil.disk_usage(database_folder).free
-    if needed > free:
-        raise ImportFileError(
-            f"{path.name} needs about {needed:,} bytes free for the database, and its disk "
-            f"has {free:,}; nothing imported")
+    disks: dict[int, tuple[list[str], Path]] = {}  # device -> (purposes, first folder)
+    for purpose, folder in folders:
+        disks.setdefault(folder.stat().st_dev, ([], folder))[0].append(purpose)
+    for purposes, folder in disks.values():
+        free = shutil.disk_usage(folder).free
+        if needed > free:
+            raise ImportFileError(
+                f"{path.name} needs about {needed:,} bytes free for {' and '.join(purposes)} "
+                f"({folder}), and that disk has {free:,}; nothing imported")
 
 
 def _check_columns(name: str, columns: Sequence[str], required: Sequence[str]) -> None:
@@ -103,8 +138,11 @@ def _open_csv(path: Path, required: Sequence[str], count_rows: bool) -> Table:
         stream.close()
         raise
     estimate = _count_lines(path) - 1 if count_rows else None
-    return Table(path.name, columns, _csv_rows(path.name, stream, reader, columns), "line",
-                 estimate)
+    rows = _csv_rows(path.name, stream, reader, columns)
+    first = next(rows, None)  # the generator closes the file when it ends
+    if first is None:
+        raise ImportFileError(f"{path.name} has a header but no rows; nothing imported")
+    return Table(path.name, columns, itertools.chain([first], rows), "line", estimate)
 
 
 def _csv_rows(name: str, stream: io.TextIOBase, reader: Any,
@@ -144,6 +182,8 @@ def _open_parquet(path: Path, required: Sequence[str]) -> Table:
                               "nothing imported") from exc
     columns = tuple(parquet.schema_arrow.names)
     _check_columns(path.name, columns, required)
+    if not parquet.metadata.num_rows:
+        raise ImportFileError(f"{path.name} has columns but no rows; nothing imported")
     return Table(path.name, columns, _parquet_rows(parquet, columns), "row",
                  parquet.metadata.num_rows)
 

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from loyalty.audit.services import record_event
-from loyalty.baskets.models import Basket
+from loyalty.baskets.queries import home_store
 from loyalty.db import is_postgres, utcnow
 from loyalty.errors import InvalidInput
 from loyalty.members.models import Channel, ConsentRecord, Member
@@ -136,12 +136,9 @@ def consenting_members(channel: Channel | str):  # type: ignore[no-untyped-def]
 
 
 def home_store_id(session: Session, member_id: int) -> int | None:
-    """Where the member last shopped (members carry no home store yet): the store whose clock
-    decides quiet hours."""
-    return session.scalar(
-        select(Basket.store_id).where(Basket.member_id == member_id)
-        .order_by(Basket.occurred_at.desc(), Basket.id.desc()).limit(1)
-    )
+    """The member's home store (loyalty.baskets.queries.home_store, the store of most of their
+    baskets; members carry no chosen store yet): the store whose clock decides quiet hours."""
+    return session.scalar(home_store(member_id))
 
 
 def send_message(
@@ -295,10 +292,7 @@ def _typed(value: str) -> Any:
 
 def home_store_sql(member_id: Any) -> Any:
     """:func:`home_store_id` as a correlated subquery, for messages queued in bulk."""
-    return (
-        select(Basket.store_id).where(Basket.member_id == member_id)
-        .order_by(Basket.occurred_at.desc(), Basket.id.desc()).limit(1).scalar_subquery()
-    )
+    return home_store(member_id).scalar_subquery()
 
 
 def _suppression_sql(member: Any, channel: Any) -> Any:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from loyalty.baskets.models import Basket, BasketLine
+from loyalty.baskets.queries import home_store
 from loyalty.cards.models import Card, CardStatus
 from loyalty.db import INT32_MAX
 from loyalty.errors import InvalidSegmentRule
@@ -66,8 +67,10 @@ FIELDS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "age": (None, "int", OPS),
     "tier": (None, "text", EQUALITY_OPS),
     "card_status": (None, "text", EQUALITY_OPS),
+    "home_store": (None, "id", EQUALITY_OPS),
 }
-KEYWORDS = ("and", "or", "not", "field", "consent", "bought_category", "bought", "category_spend")
+KEYWORDS = ("and", "or", "not", "field", "consent", "bought_category", "bought", "category_spend",
+            "shopped_at")
 
 
 @dataclass
@@ -76,12 +79,15 @@ class _Walk:
     now: dt.datetime
     nodes: int = 0
     categories: dict[int, str] = field(default_factory=dict)  # id -> JSON path
+    stores: dict[int, str] = field(default_factory=dict)  # id -> JSON path
 
 
 @dataclass(frozen=True)
 class CompiledRule:
     query: Select[tuple[int]]
-    categories: dict[int, str]  # id -> JSON path naming it, for the caller to check
+    # id -> JSON path naming it, for the caller to check that it exists
+    categories: dict[int, str]
+    stores: dict[int, str]
 
 
 def compile_rule(rule: Any, *, now: dt.datetime) -> CompiledRule:
@@ -91,7 +97,7 @@ def compile_rule(rule: Any, *, now: dt.datetime) -> CompiledRule:
     query = (select(Member.id).select_from(Member)
              .outerjoin(MemberInsight, MemberInsight.member_id == Member.id)
              .where(condition))
-    return CompiledRule(query, walk.categories)
+    return CompiledRule(query, walk.categories, walk.stores)
 
 
 def _fail(path: str, why: str) -> InvalidSegmentRule:
@@ -123,6 +129,8 @@ def _node(node: Any, path: str, depth: int, walk: _Walk) -> ColumnElement[bool]:
         return _bought_never(node, path, walk)
     if kind == "category_spend":
         return _category_spend(node, path, walk)
+    if kind == "shopped_at":
+        return _shopped_at(node, path, walk)
     return _comparison(node, path, walk)
 
 
@@ -159,6 +167,8 @@ def _comparison(node: dict[str, Any], path: str, walk: _Walk) -> ColumnElement[b
                            Member.tier_id, op)
     if name == "card_status":
         return _card_status(op, value, f"{path}.value")
+    if name == "home_store":
+        return _home_store(op, value, f"{path}.value", walk)
     return and_(column.is_not(None), _compare(column, op, value))
 
 
@@ -171,6 +181,8 @@ def _value(value: Any, kind: str, op: str, path: str) -> Any:
 
 
 def _scalar(value: Any, kind: str, path: str) -> Any:
+    if kind == "id":
+        return _id(value, path)
     if kind == "text":
         if not isinstance(value, str) or not 0 < len(value) <= MAX_STRING:
             raise _fail(path, f"expected a text of 1 to {MAX_STRING} characters")
@@ -222,6 +234,18 @@ def _card_status(op: str, value: Any, path: str) -> ColumnElement[bool]:
             raise _fail(where, f"unknown card status; known: {', '.join(sorted(known))}")
     held = exists().where(Card.member_id == Member.id, Card.status.in_(statuses))
     return not_(held) if op == "!=" else held
+
+
+def _home_store(op: str, value: Any, path: str, walk: _Walk) -> ColumnElement[bool]:
+    """The store of most of the member's baskets (loyalty.baskets.queries) is (``!=``: is
+    not) one of the stores; a member without baskets has none and matches neither."""
+    for i, store in enumerate(_as_list(value)):
+        walk.stores.setdefault(store, f"{path}[{i}]" if isinstance(value, list) else path)
+    # No home store reads as 0, which no store id is: one evaluation of the subquery, and
+    # the condition is false, never NULL, for a member without baskets.
+    home = func.coalesce(home_store(Member.id).scalar_subquery(), 0)
+    stores = _as_list(value)
+    return home.not_in([*stores, 0]) if op == "!=" else home.in_(stores)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -303,6 +327,16 @@ def _category_spend(node: dict[str, Any], path: str, walk: _Walk) -> ColumnEleme
                     BasketLine.basket_id == Basket.id, BasketLine.category_id == category)
              .scalar_subquery())
     return spend >= least
+
+
+def _shopped_at(node: dict[str, Any], path: str, walk: _Walk) -> ColumnElement[bool]:
+    """A basket at the store, within the last N days if given, else ever."""
+    _only(node, path, {"shopped_at", "within_days"})
+    store = _id(node["shopped_at"], f"{path}.shopped_at")
+    walk.stores.setdefault(store, f"{path}.shopped_at")
+    since = _since(node, "within_days", path, walk, required=False)
+    window = [] if since is None else [Basket.occurred_at >= since]
+    return exists().where(Basket.member_id == Member.id, Basket.store_id == store, *window)
 
 
 def _category(node: dict[str, Any], key: str, path: str, walk: _Walk) -> int:

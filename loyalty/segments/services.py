@@ -20,6 +20,7 @@ from loyalty.errors import AlreadyExists, InvalidSegmentRule, NotFound
 from loyalty.members.models import Member
 from loyalty.segments.compiler import CompiledRule, compile_rule
 from loyalty.segments.models import Segment
+from loyalty.stores.models import Store
 
 MAX_SAMPLE = 100
 
@@ -32,16 +33,23 @@ class Preview:
 
 def compile_checked(session: Session, rule: Any, *, now: dt.datetime | None = None
                     ) -> CompiledRule:
-    """The compiled rule, after checking that every category it names exists (a rule on a
-    category that does not exist is a mistake, not an empty audience)."""
+    """The compiled rule, after checking that every category and store it names exists (a
+    rule on one that does not exist is a mistake, not an empty audience)."""
     compiled = compile_rule(rule, now=now or utcnow())
-    if compiled.categories:
-        known = set(session.scalars(
-            select(Category.id).where(Category.id.in_(compiled.categories))))
-        missing = sorted(set(compiled.categories) - known)
-        if missing:
-            raise InvalidSegmentRule(compiled.categories[missing[0]], "unknown category id")
+    _check_exist(session, Category.id, compiled.categories, "unknown category id")
+    _check_exist(session, Store.id, compiled.stores, "unknown store id")
     return compiled
+
+
+def _check_exist(session: Session, column: Any, named: dict[int, str], why: str) -> None:
+    """``named``: id -> the JSON path naming it first, in the rule's order; the first missing
+    one is refused."""
+    if not named:
+        return
+    known = set(session.scalars(select(column).where(column.in_(named))))
+    for id_, path in named.items():
+        if id_ not in known:
+            raise InvalidSegmentRule(path, why)
 
 
 def preview_segment(session: Session, rule: Any, sample: int = 20,

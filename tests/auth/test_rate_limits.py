@@ -18,6 +18,7 @@ from loyalty.staff.models import Role
 from loyalty.staff.services import add_staff
 from tests.auth.chain import PASSWORD
 from tests.factories import make_member
+from tests.web.forms import csrf_token
 
 SESSIONS = "/api/v1/staff/sessions"
 PER_ACCOUNT = parse(Settings.sign_in_limit_per_account.split(";")[0]).amount
@@ -69,7 +70,9 @@ def test_sign_in_attempts_are_limited_per_address_over_all_accounts(settings, db
 def test_the_sign_in_form_of_the_pages_counts_into_the_same_limit(client, amal):
     for _ in range(PER_ACCOUNT):
         assert _sign_in(client, "amal", "not the password").status_code == 401
-    page = client.post("/sign-in", data={"username": "amal", "password": PASSWORD},
+    token = csrf_token(client, "/sign-in")
+    page = client.post("/sign-in", data={"username": "amal", "password": PASSWORD,
+                                         "csrf_token": token},
                        environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert page.status_code == 429
     assert int(page.headers["Retry-After"]) >= 1

@@ -45,7 +45,7 @@ def chain(database_template: str, tmp_path_factory: pytest.TempPathFactory) -> I
     from loyalty.app import create_app
 
     folder = tmp_path_factory.mktemp("chain")
-    with _own_database(database_template, folder) as url:
+    with own_database(database_template, folder) as url:
         app = create_app(Settings(instance_path=folder / "instance", database_url=url,
                                   secret_key="test-secret", testing=True, log_level="WARNING"))
         try:
@@ -63,7 +63,7 @@ def chain_db(chain: Chain) -> Iterator[Session]:
 
 
 @contextmanager
-def _own_database(template: str, folder: Path) -> Iterator[str]:
+def own_database(template: str, folder: Path, suffix: str = "demo") -> Iterator[str]:
     """A migrated database for this module alone: a copy of the SQLite template, or a
     PostgreSQL database beside the worker's (which every other test truncates)."""
     if template.startswith("sqlite"):
@@ -72,7 +72,7 @@ def _own_database(template: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{target}"
         return
     url = make_url(template)
-    name = f"{url.database}_demo"
+    name = f"{url.database}_{suffix}"
     _admin(template, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     own = url.set(database=name).render_as_string(hide_password=False)
     try:

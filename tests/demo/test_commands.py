@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -114,6 +115,15 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
                                          headers={"Authorization": f"Bearer {admin['api_token']}"})
         with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - our own server
             assert resp.status == 200
+        # The marketer reads the finished demo campaign's results from the served chain.
+        marketer = next(p for p in state["staff"] if p["username"] == "marketer")
+        finished = state["campaigns"][0]
+        request = urllib.request.Request(f"{base}/api/v1/campaigns/{finished}/results",
+                                         headers={"Authorization":
+                                                  f"Bearer {marketer['api_token']}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - our own server
+            results = json.loads(resp.read())
+        assert results["holdout"]["members"] > 0 and results["redemptions"]["redeemed"] > 0
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)
@@ -122,6 +132,7 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
     assert admin["password"] in output and admin["api_token"] in output
     assert all(t["token"] in output for t in state["tills"])
     assert "curl -s -X POST" in output and "Idempotency-Key" in output
+    assert f"loyalty campaign results {state['campaigns'][0]}" in output
     simulate = next(line for line in output.splitlines() if "pos-agent simulate" in line)
     assert f"--back-office http://127.0.0.1:{port}" in simulate
     assert f"--token {state['tills'][0]['token']}" in simulate and "--card 9871" in simulate
@@ -129,7 +140,10 @@ def test_serve_prints_what_to_open_and_serves_the_chain(chain):
 
 def _sign_in_and_open(base: str, username: str, password: str, path: str) -> str:
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with browser.open(f"{base}/sign-in", timeout=10) as resp:  # the form, with its CSRF token
+        token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": password,
+                                   "csrf_token": token}).encode()
     with browser.open(f"{base}/sign-in", data=form, timeout=10) as resp:  # follows the redirect
         assert resp.status == 200
     with browser.open(f"{base}{path}", timeout=10) as resp:

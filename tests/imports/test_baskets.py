@@ -210,7 +210,8 @@ def test_files_that_cannot_be_read_change_nothing(app, db, shop, tmp_path):
     cases = {
         "empty.csv": (b"", "empty.csv is empty; nothing imported"),
         "blank.csv": (b"\n\n  \n", "blank.csv is empty; nothing imported"),
-        "photo.csv": (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "photo.csv is neither CSV nor Parquet"),
+        "photo.csv": (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+                      "photo.csv is a Portable Network Graphics file, neither CSV nor Parquet"),
         # Good lines first: the fault is met after staging has begun, and still nothing stays.
         "latin1.csv": ((HEADER + "".join(f"C1,X{i},2025-03-01,DXB1,MILK,1,650\n"
                                          for i in range(3000))).encode()
@@ -260,8 +261,9 @@ def test_a_file_larger_than_the_disk_allows_is_refused(app, db, shop, tmp_path, 
         return
     assert result.exit_code == 1
     needed = path.stat().st_size * 3
-    assert (f"baskets.csv needs about {needed:,} bytes free for the database, and its disk "
-            "has 100; nothing imported") in result.output
+    assert f"baskets.csv needs about {needed:,} bytes free for the staging tables" in (
+        result.output)
+    assert "and that disk has 100; nothing imported" in result.output
     assert counts(db) == before
 
 

@@ -60,6 +60,10 @@ def test_a_marketer_previews_saves_and_reuses_a_segment(client, db):
     ({"not": {"consent": "sms", "field": "r"}}, "$.not.consent"),
     ({"bought_category": 999999, "within_days": 30}, "$.bought_category"),
     ({"or": [{"consent": "sms"}, {"bought": 999998, "never": 999999}]}, "$.or[1].bought"),
+    ({"shopped_at": 999999, "within_days": 30}, "$.shopped_at"),
+    ({"and": [{"consent": "sms"}, {"field": "home_store", "op": "in", "value": [999998]}]},
+     "$.and[1].value[0]"),
+    ({"not": {"consent": "sms", "colour": "red"}}, "$.not.colour"),
 ])
 def test_a_bad_rule_is_a_422_naming_its_path_and_saves_nothing(client, db, rule, path):
     desk = StaffDesk(db, make_store(db))
@@ -85,3 +89,35 @@ def test_only_marketers_and_admins(client, db):
         assert resp.status_code == 403, role
         assert client.get("/api/v1/segments", headers=desk(role)).status_code == 403
     assert client.get("/api/v1/segments").status_code == 401
+
+
+BODIES = [
+    # (body, content type, status, code, a word the detail or errors must carry)
+    (b'{"rule": {"consent": "sms"}', "application/json", 400, "malformed_json", None),
+    (b"rule=consent", "application/json", 400, "malformed_json", None),
+    (b'{"rule": {"consent": "sms"}}', "text/plain", 415, "unsupported_media_type",
+     "Content-Type: application/json"),
+    (b"rule=consent", "application/x-www-form-urlencoded", 415, "unsupported_media_type",
+     "Content-Type: application/json"),
+    (b'{"rule": {"consent": "sms"}, "name": "x", "colour": "red"}', "application/json", 422,
+     "invalid_input", "colour"),
+    (b'{"rule": [{"consent": "sms"}], "name": "x"}', "application/json", 422, "invalid_input",
+     "rule"),
+    (b'{"rule": "consent sms", "name": "x"}', "application/json", 422, "invalid_input", "rule"),
+    (b'["rule"]', "application/json", 422, "invalid_input", None),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "code", "names"), BODIES,
+                         ids=[f"{c} {b[:20]!r}" for b, c, *_ in BODIES])
+def test_a_body_that_is_no_rule_is_refused_and_saves_nothing(client, db, body, content_type,
+                                                            status, code, names):
+    desk = StaffDesk(db, make_store(db))
+    marketer = desk("marketer")
+    for url in ("/api/v1/segments/preview", "/api/v1/segments"):
+        resp = client.post(url, data=body, content_type=content_type, headers=marketer)
+        assert (resp.status_code, resp.json["code"]) == (status, code), resp.json
+        assert resp.mimetype == "application/problem+json"
+        if names:
+            assert names in f"{resp.json.get('detail')} {resp.json.get('errors')}", resp.json
+    assert client.get("/api/v1/segments", headers=marketer).json == []

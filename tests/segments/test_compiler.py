@@ -7,10 +7,15 @@ import datetime as dt
 import operator
 
 import pytest
+from sqlalchemy import select
 
+from loyalty.baskets.models import Basket
 from loyalty.errors import InvalidSegmentRule
+from loyalty.messaging.services import home_store_id
 from loyalty.segments.compiler import compile_rule
 from loyalty.segments.services import preview_segment
+from tests.factories import make_store
+from tests.insight.helpers import add_baskets
 from tests.segments.helpers import NOW, Facts, build_population
 
 OPS = {"<": operator.lt, "<=": operator.le, "=": operator.eq, ">=": operator.ge,
@@ -128,6 +133,44 @@ def test_bought_but_never_and_category_spend(db):
         "Bob", "Dee", "Eve", "Fay"]
 
 
+def test_shopped_at_and_home_store(db):
+    people, cats = build_population(db)
+    names = {p.id: p.name for p in people}
+    ann, bob, cyd, dee, eve, fay = people
+    (first,) = set(db.scalars(select(Basket.store_id)))  # where the population shops
+    a, b = make_store(db).id, make_store(db).id
+
+    def days_ago(n: int) -> dt.datetime:
+        return NOW - dt.timedelta(days=n)
+
+    # Ann: a twice (50, 40 days ago) and first once (5): home a.  Bob: first 100 days ago and
+    # b 10 days ago, a tie that the later visit breaks: home b.  Cyd: first twice.  Eve: a
+    # once, 200 days ago.  Dee and Fay never shopped: no home store.
+    add_baskets(db, a, [(ann.id, days_ago(50), [("SKU", cats["dairy"], 100)]),
+                        (ann.id, days_ago(40), [("SKU", cats["dairy"], 100)]),
+                        (eve.id, days_ago(200), [("SKU", cats["fruit"], 100)])])
+    add_baskets(db, b, [(bob.id, days_ago(10), [("SKU", cats["fruit"], 100)])])
+    db.flush()
+
+    def who(rule: dict) -> list[str]:
+        return sorted(names[i] for i in db.scalars(compile_rule(rule, now=NOW).query))
+
+    assert who({"shopped_at": a}) == ["Ann", "Eve"]
+    assert who({"shopped_at": a, "within_days": 45}) == ["Ann"]
+    assert who({"shopped_at": b, "within_days": 9}) == []
+    assert who({"shopped_at": b, "within_days": 11}) == ["Bob"]
+    assert who({"shopped_at": first, "within_days": 30}) == ["Ann", "Cyd"]
+    assert who({"not": {"shopped_at": a}}) == ["Bob", "Cyd", "Dee", "Fay"]
+
+    assert who({"field": "home_store", "op": "=", "value": a}) == ["Ann", "Eve"]
+    assert who({"field": "home_store", "op": "in", "value": [b, first]}) == ["Bob", "Cyd"]
+    assert who({"field": "home_store", "op": "!=", "value": a}) == ["Bob", "Cyd"]
+    assert who({"not": {"field": "home_store", "op": "=", "value": a}}) == [
+        "Bob", "Cyd", "Dee", "Fay"]
+    # one definition: the store whose clock decides a message's quiet hours
+    assert [home_store_id(db, p.id) for p in people] == [a, b, first, None, a, None]
+
+
 def test_preview_counts_and_samples_in_the_database(db):
     people, cats = build_population(db)
     rule = {"or": [{"consent": "sms"}, {"field": "segment", "op": "=", "value": "Champions"}]}
@@ -144,6 +187,22 @@ def test_unknown_category_is_refused_with_its_path(db):
     with pytest.raises(InvalidSegmentRule) as caught:
         preview_segment(db, rule, now=NOW)
     assert caught.value.path == "$.and[1].bought_category"
+
+
+def test_unknown_store_is_refused_with_its_path(db):
+    build_population(db)
+    known = make_store(db).id
+    for rule, path in (
+        ({"or": [{"consent": "sms"}, {"shopped_at": 999999, "within_days": 5}]},
+         "$.or[1].shopped_at"),
+        ({"field": "home_store", "op": "in", "value": [known, 999999]}, "$.value[1]"),
+        ({"and": [{"shopped_at": known}, {"field": "home_store", "op": "=", "value": 999998},
+                  {"shopped_at": 999997}]}, "$.and[1].value"),
+    ):
+        with pytest.raises(InvalidSegmentRule) as caught:
+            preview_segment(db, rule, now=NOW)
+        assert caught.value.path == path
+        assert caught.value.detail == f"{path}: unknown store id"
 
 
 BAD = [
@@ -181,6 +240,12 @@ BAD = [
     ({"category_spend": 1, "min_minor": 30}, "$.days", "from 1 to"),
     ({"category_spend": 1, "days": 3, "min_minor": 5, "max": 9}, "$.max", "unexpected key"),
     ({"field": "p_alive", "op": ">", "value": float("nan")}, "$.value", "out of range"),
+    ({"shopped_at": "DXB1"}, "$.shopped_at", "an id"),
+    ({"shopped_at": 1, "within_days": 0}, "$.within_days", "from 1 to"),
+    ({"shopped_at": 1, "days": 3}, "$.days", "unexpected key"),
+    ({"field": "home_store", "op": "<", "value": 1}, "$.op", "operators"),
+    ({"field": "home_store", "op": "in", "value": [1, "DXB1"]}, "$.value[1]", "an id"),
+    ({"field": "home_store", "op": "=", "value": 2**31}, "$.value", "an id"),
 ]
 
 

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.staff.models import Role
 from loyalty.staff.services import add_staff
+from tests.web.forms import post_form
 
 PASSWORD = "correct horse battery"
 
@@ -14,6 +15,6 @@ def sign_in_browser(client, db: Session, username: str = "noor") -> str:  # type
     """Sign in as a new admin; returns the session cookie set."""
     add_staff(db, username, PASSWORD, Role.ADMIN)
     db.commit()
-    resp = client.post("/sign-in", data={"username": username, "password": PASSWORD})
+    resp = post_form(client, "/sign-in", {"username": username, "password": PASSWORD})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     return resp.headers["Set-Cookie"]

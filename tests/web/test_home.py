@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 
 from loyalty.db import utcnow
 from loyalty.ledger.models import PostingKind
@@ -21,9 +16,6 @@ from loyalty.ledger.services import PostingRequest, earn_points, expire_points, 
 from tests.factories import make_member, make_store
 from tests.web.signing_in import sign_in_browser
 from web.overview import chain_overview
-
-WEB = Path(__file__).resolve().parents[2] / "web"
-TRANSLATIONS = WEB / "translations"
 
 
 @pytest.fixture(autouse=True)
@@ -96,24 +88,3 @@ def test_stylesheet_is_served(client):
     resp = client.get("/assets/style.css")
     assert resp.status_code == 200
     assert "margin-inline" in resp.get_data(as_text=True)
-
-
-def _source_messages() -> set[str]:
-    """The messages ``pybabel extract -F web/babel.cfg`` finds: the same mapping file, so the
-    test cannot drift from what translators are given."""
-    with open(WEB / "babel.cfg", encoding="utf-8") as f:
-        method_map, options_map = parse_mapping_cfg(f)
-    return {msg[2] for msg in extract_from_dir(str(WEB), method_map, options_map)
-            if isinstance(msg[2], str)}
-
-
-@pytest.mark.parametrize("lang", ["ar", "fa"])
-def test_every_message_is_translated_and_compiled(lang):
-    folder = TRANSLATIONS / lang / "LC_MESSAGES"
-    with open(folder / "messages.po", "rb") as f:
-        po = {m.id: m.string for m in read_po(f) if m.id}
-    with open(folder / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
-    missing = {msg for msg in _source_messages() if not po.get(msg)}
-    assert not missing, f"untranslated in {lang}: {sorted(missing)}"
-    assert mo == po, "messages.mo is stale: run pybabel compile -d web/translations"
