@@ -13,7 +13,7 @@ TEST_DB_PREFIX ?= loyalty_test## names of the PostgreSQL databases the tests cre
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15## Redis database for the tests (give each checkout its own)
 TEST_STACK_REDIS_URL ?= redis://127.0.0.1:6379/13## Redis database for the production-stack test, flushed by it (one per checkout)
 PYTEST_WORKERS ?= 2## parallel test processes (pytest-xdist)
-BENCH ?=## one benchmark for `make bench`: checkout, agent, imports or campaigns (empty: all)
+BENCH ?=## one benchmark for `make bench`: checkout, agent, imports, issuing or campaigns (empty: all)
 
 # What every test run is handed, so two checkouts on one machine never share a database.
 TEST_ENV := LOYALTY_TEST_DB_PREFIX=$(TEST_DB_PREFIX) LOYALTY_TEST_REDIS_URL=$(TEST_REDIS_URL) \

@@ -36,24 +36,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    ColumnElement,
     Integer,
     Select,
     String,
     case,
     cast,
-    delete,
     exists,
     func,
     literal,
-    literal_column,
     select,
+    text,
     true,
     update,
 )
@@ -62,9 +59,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
+from loyalty.campaigns.holdout import holdout_bucket, holdout_bucket_sql, is_held_out
 from loyalty.campaigns.models import (
     Campaign,
     CampaignRun,
+    CampaignStatus,
     CampaignTarget,
     RunStatus,
     TargetOutcome,
@@ -94,52 +93,6 @@ SYSTEM_ACTOR = "system"
 # A clash of two random 55-bit codes is rare (about one in 3,600 for a run of 200,000 against
 # 10 million coupons already issued); the clashing members simply get new codes, this often.
 CODE_ATTEMPTS = 5
-
-
-# --- holdout ---------------------------------------------------------------------------------
-#
-# The bucket is a hash of (campaign, member) in 0..99, computed with integer arithmetic only,
-# so Python and SQL (SQLite and PostgreSQL) give the same value: every intermediate value stays
-# below 2**63 (a product of two numbers below 2**31), and nothing is negative.
-#   x1 = (campaign * A + member * B + C) mod P     -- a bijection of the member id mod P
-#   x2 = (x1 * x1 + D) mod P                        -- two rounds of squaring mod P mix the
-#   x3 = (x2 * x2 + E) mod P                           ids: neighbours and parity are lost
-#   bucket = x3 mod 100
-# P = 2**31 - 1 is prime; ids are below it (INT32 columns).  Squaring alone would keep small
-# ids small (no wrap below 46,341), hence the multiplication by B first.
-
-_P = 2_147_483_647
-_A, _B, _C, _D, _E = 1_597_334_677, 1_103_515_245, 362_437, 1_013_904_223, 69_069
-
-
-def holdout_bucket(campaign_id: int, member_id: int) -> int:
-    """The member's bucket for this campaign, 0..99: deterministic and stable across runs."""
-    x1 = ((campaign_id * _A) % _P + member_id * _B + _C) % _P
-    x2 = (x1 * x1 + _D) % _P
-    x3 = (x2 * x2 + _E) % _P
-    return x3 % 100
-
-
-def is_held_out(campaign_id: int, member_id: int, holdout_percent: int) -> bool:
-    """A member is in the control group iff their bucket is below the holdout percentage."""
-    return holdout_bucket(campaign_id, member_id) < holdout_percent
-
-
-def holdout_bucket_sql(campaign_id: Any, member_id: Any) -> ColumnElement[int]:
-    """:func:`holdout_bucket` as a SQL expression over ids or columns (SQLite, PostgreSQL).
-
-    Computed in BIGINT: PostgreSQL would overflow INTEGER on the first product.
-    """
-
-    def num(value: int) -> Any:
-        return literal_column(str(value), BigInteger)
-
-    campaign = cast(campaign_id, BigInteger)
-    member = cast(member_id, BigInteger)
-    x1 = ((campaign * num(_A)) % num(_P) + member * num(_B) + num(_C)) % num(_P)
-    x2 = (x1 * x1 + num(_D)) % num(_P)
-    x3 = (x2 * x2 + num(_E)) % num(_P)
-    return x3 % num(100)
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -209,22 +162,28 @@ def _targets_insert(
     session: Session, campaign: Campaign, run_id: int, audience: Select[Any], chunk_size: int
 ) -> Any:
     source = audience.subquery("audience")
-    member_id = source.c.member_id
-    values = [(column.name, column) for column in source.c if column.name != "member_id"]
+    # The bucket once per member (an inner select), then the holdout flag and outcome from it.
+    ranked = select(
+        *source.c,
+        holdout_bucket_sql(campaign.id, source.c.member_id).label("_bucket"),
+        ((func.row_number().over(order_by=source.c.member_id) - 1) // chunk_size)
+        .label("_chunk"),
+    ).subquery("ranked")
+    values = [(c.name, ranked.c[c.name]) for c in source.c if c.name != "member_id"]
     explanation = _json_object(session, [
         ("kind", _text(str(campaign.kind))),
         ("rule", _json_literal(session, campaign.audience)),
         ("values", _json_object(session, values)),
     ])
-    held_out = holdout_bucket_sql(campaign.id, member_id) < campaign.holdout_percent
+    held_out = ranked.c._bucket < campaign.holdout_percent
     rows = select(
         literal(run_id, Integer),
-        member_id,
+        ranked.c.member_id,
         held_out,
-        (func.row_number().over(order_by=member_id) - 1) // chunk_size,
+        ranked.c._chunk,
         case((held_out, TargetOutcome.HOLDOUT.value), else_=TargetOutcome.PENDING.value),
         explanation,
-    ).select_from(source)
+    )
     table = CampaignTarget.__table__
     columns = ["run_id", "member_id", "holdout", "chunk", "outcome", "explanation"]
     return table.insert().from_select([table.c[name] for name in columns], rows)
@@ -254,7 +213,8 @@ def issue_chunk(
     message is queued (``coupon_offer``, occasion ``campaign:<id>:<occasion>``).
 
     Idempotent and safe to run twice or concurrently (module docstring): targets no longer
-    pending, or claimed by another transaction, are left alone.  Effects: coupons, target
+    pending, or claimed by another transaction, are left alone; a cancelled campaign's chunks
+    issue nothing.  Effects: coupons, target
     outcomes, ``campaign.committed_minor``, messages and their outbox row, one audit event
     ``campaign.issue``, and the run marked done when nothing is left pending.  Flushes.
     """
@@ -264,28 +224,84 @@ def issue_chunk(
         raise NotFound(f"no campaign run {run_id}")
     campaign = session.get(Campaign, run.campaign_id)
     assert campaign is not None  # a foreign key
+    if campaign.status == CampaignStatus.CANCELLED:
+        # Chunks queued before the cancel issue nothing; their targets stay pending (never
+        # reached), and the resume leaves the run alone.
+        return ChunkCounts()
+    if is_postgres(session):
+        # A chunk lost to a server crash after its commit is pending again and issued again
+        # by the resume (atomically: coupons, outcomes and messages together), so its commit
+        # need not wait for the disk.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     targets = _claim(session, run_id, chunk)
     if not targets:
         return ChunkCounts(run_done=finish_run(session, run_id, now=now))
     over_limit = _over_limit(session, campaign, [m for _, m in targets], now)
     eligible = [(t, m) for t, m in targets if m not in over_limit]
-    eligible = eligible[:_room(campaign, len(eligible))]
-    coupons = _insert_coupons(session, campaign, run.occasion, eligible, now)
-    coupons = _within_budget(session, campaign, coupons)
-    issued_members = set(coupons)
-    issued = [t for t, m in targets if m in issued_members]
-    over_limit_targets = [t for t, m in targets if m in over_limit]
-    over_budget = [t for t, m in targets if m not in issued_members and m not in over_limit]
+    work = _Chunk(campaign, run, chunk, targets, over_limit, now)
+    counts = _issue_within_budget(session, work, eligible)
+    return replace(counts, run_done=finish_run(session, run_id, now=now))
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    campaign: Campaign
+    run: CampaignRun
+    chunk: int
+    targets: list[tuple[int, int]]  # (target id, member id), claimed
+    over_limit: set[int]  # member ids
+    now: dt.datetime
+
+
+def _issue_within_budget(
+    session: Session, work: _Chunk, eligible: list[tuple[int, int]]
+) -> ChunkCounts:
+    """Issue to ``eligible`` as far as the budget goes; the cap is never crossed.
+
+    Optimistic first: when the budget seems to cover the whole chunk, everything is written
+    inside a savepoint and the chunk's cost is taken at the end by one conditional UPDATE
+    (``... WHERE budget - committed >= cost``), so the campaign row is locked only from there
+    to the commit and chunks of one campaign run side by side.  If another chunk took the money
+    meanwhile, the savepoint is rolled back and the chunk done again holding the row's lock
+    from the start, issuing what is left (the chunk at the budget's edge, once per run).
+    """
+    campaign = work.campaign
+    cost = campaign.cost_per_coupon_minor
+    if campaign.budget_minor is None or cost <= 0:
+        return _issue(session, work, eligible)[0]
+    if _room(campaign, len(eligible)) >= len(eligible):
+        savepoint = session.begin_nested()
+        counts, charged = _issue(session, work, eligible)
+        if _charge(session, campaign, charged * cost):
+            savepoint.commit()
+            return counts
+        savepoint.rollback()
+    left = _lock_budget(session, campaign)
+    counts, charged = _issue(session, work, eligible[:min(len(eligible), left // cost)])
+    if not _charge(session, campaign, charged * cost):  # pragma: no cover - the row is ours
+        raise RuntimeError("the budget changed under its lock")
+    return counts
+
+
+def _issue(
+    session: Session, work: _Chunk, eligible: list[tuple[int, int]]
+) -> tuple[ChunkCounts, int]:
+    """Coupons for ``eligible``, every claimed target's outcome, the messages, the audit
+    event.  Returns the counts and how many coupons were inserted now (what costs money)."""
+    campaign, run = work.campaign, work.run
+    coupons, new = _insert_coupons(session, campaign, run.occasion, eligible, work.now)
+    issued = [t for t, m in work.targets if m in coupons]
+    over_limit = [t for t, m in work.targets if m in work.over_limit]
+    over_budget = [t for t, m in work.targets if m not in coupons and m not in work.over_limit]
     _set_outcome(session, issued, TargetOutcome.ISSUED)
-    _set_outcome(session, over_limit_targets, TargetOutcome.OVER_LIMIT)
+    _set_outcome(session, over_limit, TargetOutcome.OVER_LIMIT)
     _set_outcome(session, over_budget, TargetOutcome.OVER_BUDGET)
-    _queue_delivery(session, campaign, run.occasion, sorted(coupons.values()), now)
+    _queue_delivery(session, campaign, run.occasion, sorted(coupons.values()), work.now)
     record_event(session, SYSTEM_ACTOR, "campaign.issue", f"campaign:{campaign.id}",
-                 run_id=run_id, occasion=run.occasion, chunk=chunk, issued=len(issued),
-                 over_limit=len(over_limit_targets), over_budget=len(over_budget))
+                 run_id=run.id, occasion=run.occasion, chunk=work.chunk, issued=len(issued),
+                 over_limit=len(over_limit), over_budget=len(over_budget))
     session.flush()
-    return ChunkCounts(len(issued), len(over_budget), len(over_limit_targets),
-                       finish_run(session, run_id, now=now))
+    return ChunkCounts(len(issued), len(over_budget), len(over_limit)), new
 
 
 def _claim(session: Session, run_id: int, chunk: int) -> list[tuple[int, int]]:
@@ -332,38 +348,36 @@ def _room(campaign: Campaign, wanted: int) -> int:
     return min(wanted, left // campaign.cost_per_coupon_minor)
 
 
-def _within_budget(
-    session: Session, campaign: Campaign, coupons: dict[int, int]
-) -> dict[int, int]:
-    """Take the new coupons' share of the budget, atomically; delete those it cannot cover.
-
-    ``coupons``: member id -> coupon id of the coupons this call inserted.  The campaign row is
-    read ``FOR NO KEY UPDATE`` (SQLite: the transaction holds the one write lock) and updated in the
-    same breath, and stays locked until the commit: of several chunks at once each sees what
-    the others took.  The coupons kept are the first by member id.
-    """
-    cost = campaign.cost_per_coupon_minor
-    if campaign.budget_minor is None or cost <= 0 or not coupons:
-        return coupons
+def _charge(session: Session, campaign: Campaign, amount: int) -> bool:
+    """Add ``amount`` to what the campaign has committed, only if it stays within the budget:
+    one conditional UPDATE, atomic on both databases (PostgreSQL re-checks the condition on the
+    row as the previous writer left it).  Returns whether it was taken."""
+    if amount == 0:
+        return True
     table = Campaign.__table__
-    # NO KEY UPDATE: the coupons just inserted hold KEY SHARE on this row (their foreign key);
-    # FOR UPDATE would wait for every other chunk's, and two chunks would deadlock.
-    before = session.execute(
+    taken = session.execute(
+        update(table)
+        .where(table.c.id == campaign.id,
+               table.c.budget_minor - table.c.committed_minor >= amount)
+        .values(committed_minor=table.c.committed_minor + amount),
+        execution_options={"synchronize_session": False},
+    ).rowcount == 1
+    session.expire(campaign, ["committed_minor"])
+    return taken
+
+
+def _lock_budget(session: Session, campaign: Campaign) -> int:
+    """Lock the campaign row until the commit and return what is left of its budget.
+
+    NO KEY UPDATE: coupons inserted by other chunks hold KEY SHARE on this row (their foreign
+    key); FOR UPDATE would wait for all of them, and two chunks would deadlock.
+    """
+    table = Campaign.__table__
+    row = session.execute(
         select(table.c.committed_minor, table.c.budget_minor)
         .where(table.c.id == campaign.id).with_for_update(key_share=True)
     ).one()
-    granted = min(len(coupons), max(before.budget_minor - before.committed_minor, 0) // cost)
-    if granted:
-        session.execute(update(table).where(table.c.id == campaign.id)
-                        .values(committed_minor=table.c.committed_minor + granted * cost))
-    session.expire(campaign, ["committed_minor"])
-    if granted == len(coupons):
-        return coupons
-    members = sorted(coupons)
-    surplus = [coupons[m] for m in members[granted:]]
-    session.execute(delete(Coupon).where(Coupon.id.in_(_id_set(session, surplus))),
-                    execution_options={"synchronize_session": False})
-    return {m: coupons[m] for m in members[:granted]}
+    return max(row.budget_minor - row.committed_minor, 0)
 
 
 def _insert_coupons(
@@ -372,32 +386,35 @@ def _insert_coupons(
     occasion: str,
     targets: Sequence[tuple[int, int]],
     now: dt.datetime,
-) -> dict[int, int]:
-    """Insert a coupon for each (target id, member id); returns member id -> coupon id of
-    the coupons inserted now (a member who already had this occasion's coupon is not in it)."""
+) -> tuple[dict[int, int], int]:
+    """Insert a coupon for each (target id, member id).  Returns member id -> coupon id for
+    every one of them that has this occasion's coupon now, and how many were inserted now (a
+    member who had it already keeps theirs, and costs nothing more)."""
+    coupons: dict[int, int] = {}
+    new = 0
+    todo = list(targets)
+    if not todo:
+        return coupons, new
     offer = campaign_offer(campaign)
     valid_to = now + dt.timedelta(days=campaign.coupon_valid_days)
-    inserted: dict[int, int] = {}
-    todo = list(targets)
     for _ in range(CODE_ATTEMPTS):
-        if not todo:
-            break
         codes = dict(zip((t for t, _ in todo), new_codes(len(todo)), strict=True))
         rows = session.execute(_coupon_insert(session, campaign, occasion, offer, codes, now,
-                                              valid_to))
-        inserted.update({member_id: coupon_id for coupon_id, member_id in rows})
-        missing = [(t, m) for t, m in todo if m not in inserted]
+                                              valid_to)).all()
+        new += len(rows)
+        coupons.update({member_id: coupon_id for coupon_id, member_id in rows})
+        missing = [(t, m) for t, m in todo if m not in coupons]
         if not missing:
-            break
+            return coupons, new
         # Not inserted: the member had this occasion's coupon already, or the code clashed.
-        had = set(session.scalars(select(Coupon.member_id).where(
+        had = dict(session.execute(select(Coupon.member_id, Coupon.id).where(
             Coupon.campaign_id == campaign.id, Coupon.occasion == occasion,
-            Coupon.member_id.in_(_id_set(session, [m for _, m in missing])))))
+            Coupon.member_id.in_(_id_set(session, [m for _, m in missing])))).all())
+        coupons.update(had)
         todo = [(t, m) for t, m in missing if m not in had]
-    else:
-        if todo:
-            raise RuntimeError("coupon codes clashed five times in a row: is the RNG broken?")
-    return inserted
+        if not todo:
+            return coupons, new
+    raise RuntimeError("coupon codes clashed five times in a row: is the RNG broken?")
 
 
 def campaign_offer(campaign: Campaign) -> Offer:
@@ -571,7 +588,9 @@ def stalled_runs(session: Session, now: dt.datetime, quiet_for: dt.timedelta) ->
     since = now - quiet_for
     return list(session.scalars(
         select(CampaignRun.id)
+        .join(Campaign, Campaign.id == CampaignRun.campaign_id)
         .where(CampaignRun.status == RunStatus.PLANNED, CampaignRun.planned_at < since,
+               Campaign.status != CampaignStatus.CANCELLED,
                func.coalesce(newest, CampaignRun.planned_at) < since)
         .order_by(CampaignRun.id)
     ))

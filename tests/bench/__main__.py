@@ -1,5 +1,5 @@
-"""``make bench``: ``python -m tests.bench [checkout|agent|imports|campaigns ...]`` (default:
-all of them).
+"""``make bench``: ``python -m tests.bench [checkout|agent|imports|issuing|campaigns ...]``
+(default: all of them).
 
 Each benchmark starts the production stack on PostgreSQL and prints its figures against a
 baseline measured in the same run.  Exit status 0 even when a target is missed: the figures
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from tests.bench import agent, campaigns, checkout, imports
+from tests.bench import agent, campaigns, checkout, imports, issuing
 
 BENCHMARKS = {"checkout": checkout.main, "agent": agent.main, "imports": imports.main,
-              "campaigns": campaigns.main}
+              "issuing": issuing.main, "campaigns": campaigns.main}
 
 
 def main(argv: list[str]) -> int:

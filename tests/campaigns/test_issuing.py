@@ -277,3 +277,49 @@ def test_members_without_a_language_catalogue_get_english_and_others_their_own(d
         issue_chunk(s, run_id, 0)
     languages = dict(db.execute(select(Message.member_id, Message.language)).all())
     assert [languages[m] for m in members] == ["fa", "ar", "en"]
+
+
+def test_runs_that_stopped_moving_are_found_and_their_chunks_queued_again(db, sessions):
+    from loyalty.campaigns.issuing import resume_run, stalled_runs
+
+    members = add_members(db, 60)
+    long_ago = utcnow() - dt.timedelta(minutes=30)
+    stuck = plan_run(db, make_campaign(db, name="Stuck"), "launch", audience_of(members),
+                     chunk_size=20, now=long_ago)
+    plan_run(db, make_campaign(db, name="Fresh"), "launch", audience_of(members),  # just planned
+                     chunk_size=20)
+    moving = plan_run(db, make_campaign(db, name="Moving", holdout_percent=0), "launch",
+                      audience_of(members), chunk_size=20, now=long_ago)
+    db.commit()
+    with unit_of_work(sessions) as s:
+        issue_chunk(s, moving.id, 0)  # a coupon a moment ago: still moving
+    quiet = dt.timedelta(minutes=5)
+    assert stalled_runs(db, utcnow(), quiet) == [stuck.id]
+    before = db.scalar(select(func.count()).select_from(OutboxMessage))
+    assert resume_run(db, stuck.id) == [0, 1, 2]
+    payloads = db.scalars(select(OutboxMessage.payload).where(OutboxMessage.id > before))
+    assert sorted(p["chunk"] for p in payloads) == [0, 1, 2]
+    # Once everyone is issued, nothing is stalled: the run is done.
+    db.commit()
+    for chunk in range(3):
+        with unit_of_work(sessions) as s:
+            issue_chunk(s, stuck.id, chunk)
+    db.expire_all()
+    assert stuck.id not in stalled_runs(db, utcnow() + dt.timedelta(hours=1), quiet)
+
+
+def test_a_cancelled_campaigns_queued_chunks_issue_nothing_and_are_not_resumed(db, sessions):
+    from loyalty.campaigns.issuing import stalled_runs
+    from loyalty.campaigns.models import CampaignStatus
+
+    members = add_members(db, 10)
+    campaign = make_campaign(db, holdout_percent=0)
+    run = plan_run(db, campaign, "launch", audience_of(members),
+                   now=utcnow() - dt.timedelta(hours=1))
+    campaign.status = CampaignStatus.CANCELLED
+    db.commit()
+    with unit_of_work(sessions) as s:
+        counts = issue_chunk(s, run.id, 0)
+    assert (counts.issued, counts.run_done) == (0, False)
+    assert _coupons(db, campaign.id) == []
+    assert stalled_runs(db, utcnow(), dt.timedelta(minutes=5)) == []

@@ -13,7 +13,7 @@ import pytest
 import redis
 from sqlalchemy import func, select, text
 
-from loyalty.campaigns.issuing import resume_run, run_progress, start_run
+from loyalty.campaigns.issuing import issue_chunk, resume_run, run_progress, start_run
 from loyalty.campaigns.models import Campaign, CampaignTarget
 from loyalty.coupons.models import Coupon
 from loyalty.db import is_postgres, unit_of_work
@@ -74,16 +74,23 @@ def test_a_worker_killed_mid_run_then_restarted_leaves_everyone_with_one_coupon(
     with unit_of_work(sessions) as s:
         run_id = start_run(s, s.get(Campaign, campaign_id), "launch", audience_of(members),
                            chunk_size=100).id
+    # Another worker, here, shares the campaign: it issues the first two chunks.
+    for chunk in (0, 1):
+        with unit_of_work(sessions) as s:
+            issue_chunk(s, run_id, chunk)
     app = producer_app(settings, redis_url, queue)
+    # 15 chunks and the two chunks' message batches, in Redis, waiting for a worker
+    assert len(deliver_outbox(app).delivered) == 17
     log = tmp_path / "worker.log"
-    worker = start_worker(settings, redis_url, queue, log)
     blocker = sessions()
+    # Hold the campaign row (SQLite: the write lock): the worker's first chunk with work left
+    # stops in the middle (PostgreSQL: its coupons, outcomes and messages written, waiting to
+    # take its share of the budget), and dies there.
+    _hold_campaign(blocker, campaign_id)
+    worker = start_worker(settings, redis_url, queue, log)
     try:
-        assert len(deliver_outbox(app).delivered) == 15
-        wait_for(lambda: _issued(sessions, campaign_id) >= 200, 120, "two chunks issued")
-        # Hold the campaign row (SQLite: the write lock): the worker's next chunk stops in the
-        # middle (PostgreSQL: its coupons inserted, waiting to take the budget), and dies there.
-        _hold_campaign(blocker, campaign_id)
+        wait_for(lambda: "campaigns.issue_chunk" in log.read_text(), 120,
+                 "the worker to take a chunk")
         _wait_until_worker_blocked(blocker)
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
@@ -115,12 +122,6 @@ def test_a_worker_killed_mid_run_then_restarted_leaves_everyone_with_one_coupon(
         app.extensions["loyalty.db"].engine.dispose()
 
 
-def _issued(sessions, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
-    with sessions() as s:
-        return s.scalar(select(func.count()).select_from(Coupon)
-                        .where(Coupon.campaign_id == campaign_id))
-
-
 def _status(sessions, run_id: int) -> str:  # type: ignore[no-untyped-def]
     with sessions() as s:
         return run_progress(s, run_id).status
@@ -133,11 +134,11 @@ def _hold_campaign(blocker, campaign_id: int) -> None:  # type: ignore[no-untype
 
 def _wait_until_worker_blocked(blocker) -> None:  # type: ignore[no-untyped-def]
     if not is_postgres(blocker):
-        time.sleep(1.5)  # the worker's next BEGIN IMMEDIATE waits for our write lock
+        time.sleep(1)  # the worker's task is in its BEGIN IMMEDIATE, waiting for our lock
         return
     waiting = text(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE '%FROM campaign%FOR NO KEY UPDATE%' AND pid <> pg_backend_pid()")
+        "AND query LIKE 'UPDATE campaign SET committed_minor%' AND pid <> pg_backend_pid()")
     engine = blocker.get_bind()
 
     def worker_waits() -> bool:

@@ -15,6 +15,7 @@ from loyalty.coupons.codes import (
     display_code,
     is_valid_code,
     new_code,
+    new_codes,
     normalise_code,
 )
 
@@ -35,6 +36,16 @@ def test_codes_use_the_whole_alphabet():
     # A generator stuck on part of the alphabet would have far fewer bits than it claims.
     seen = set("".join(new_code()[:-1] for _ in range(500)))
     assert seen == set(ALPHABET)
+
+
+def test_codes_made_in_bulk_are_the_same_kind_of_code():
+    codes = new_codes(5000)
+    assert len(set(codes)) == 5000 and new_codes(0) == []
+    assert all(normalise_code(code) == code for code in codes)
+    # Each of the 11 random positions uses the whole alphabet about evenly (5000/32 = 156).
+    for position in range(CODE_LENGTH - 1):
+        counts = [sum(1 for c in codes if c[position] == s) for s in ALPHABET]
+        assert min(counts) > 90 and max(counts) < 230
 
 
 def test_display_groups_by_four_and_normalise_undoes_it():

@@ -55,8 +55,7 @@ def _fields(message: Message) -> tuple:
 
 @pytest.fixture
 def db(sessions):  # type: ignore[no-untyped-def]
-    """A plain session: the app's would relay the outbox in-process at the first savepoint
-    after an enqueue (send_message's), mid-transaction."""
+    """A plain session: nothing here is meant to be delivered."""
     with sessions() as session:
         yield session
         session.rollback()
