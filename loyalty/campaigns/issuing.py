@@ -68,6 +68,7 @@ from loyalty.campaigns.models import (
     RunStatus,
     TargetOutcome,
 )
+from loyalty.campaigns.occasions import coupon_occasion
 from loyalty.coupons.codes import new_codes
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.coupons.services import Offer, check_offer, offer_summary
@@ -289,14 +290,17 @@ def _issue(
     """Coupons for ``eligible``, every claimed target's outcome, the messages, the audit
     event.  Returns the counts and how many coupons were inserted now (what costs money)."""
     campaign, run = work.campaign, work.run
-    coupons, new = _insert_coupons(session, campaign, run.occasion, eligible, work.now)
+    # An automation's coupon carries the member's occasion (``birthday:2027``), not the day's
+    # run: the coupon's unique key then allows one per member per year whatever the audience.
+    occasion = coupon_occasion(run.occasion)
+    coupons, new = _insert_coupons(session, campaign, occasion, eligible, work.now)
     issued = [t for t, m in work.targets if m in coupons]
     over_limit = [t for t, m in work.targets if m in work.over_limit]
     over_budget = [t for t, m in work.targets if m not in coupons and m not in work.over_limit]
     _set_outcome(session, issued, TargetOutcome.ISSUED)
     _set_outcome(session, over_limit, TargetOutcome.OVER_LIMIT)
     _set_outcome(session, over_budget, TargetOutcome.OVER_BUDGET)
-    _queue_delivery(session, campaign, run.occasion, sorted(coupons.values()), work.now)
+    _queue_delivery(session, campaign, occasion, sorted(coupons.values()), work.now)
     record_event(session, SYSTEM_ACTOR, "campaign.issue", f"campaign:{campaign.id}",
                  run_id=run.id, occasion=run.occasion, chunk=work.chunk, issued=len(issued),
                  over_limit=len(over_limit), over_budget=len(over_budget))

@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from loyalty.campaigns.issuing import issue_chunk, plan_run
 from loyalty.campaigns.models import Campaign, CampaignRun
 from loyalty.campaigns.schedule import BEAT_SCHEDULE, TICK, tick_app
 from loyalty.coupons.models import Coupon
@@ -146,7 +147,16 @@ def test_the_birthday_automation_greets_each_member_once_a_year(client, db, app)
     tick_app(app, now + dt.timedelta(minutes=5))  # the same day again: nothing new
     occasion = f"birthday:{today.year}@{today.isoformat()}"
     assert _runs(db, made["id"]) == [occasion]
-    assert _coupons(db, made["id"]) == {birthday_person: occasion}
+    assert _coupons(db, made["id"]) == {birthday_person: f"birthday:{today.year}"}
+    # Even a run the audience did not guard (another day, the same member) issues no second
+    # coupon that year: the coupon's unique key holds (campaign, member, "birthday:<year>").
+    campaign = db.get(Campaign, made["id"])
+    again = plan_run(db, campaign, f"birthday:{today.year}@{(today + dt.timedelta(days=1))}",
+                     select(Member.id.label("member_id")).where(Member.id == birthday_person))
+    for chunk in range(again.chunks):
+        issue_chunk(db, again.id, chunk)
+    db.commit()
+    assert _coupons(db, made["id"]) == {birthday_person: f"birthday:{today.year}"}
     code = db.scalar(select(Coupon.code).where(Coupon.campaign_id == made["id"]))
     db.rollback()
     coupon = client.get(f"/api/v1/coupons/{code}", headers=admin).json
