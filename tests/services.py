@@ -6,11 +6,16 @@ Outside CI a test that needs an absent service is skipped with the reason; under
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from werkzeug.serving import make_server
+
+from loyalty.config import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "LOYALTY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -59,3 +64,22 @@ def empty_pg_database(server_url: str, name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def served_app(settings: Settings) -> Iterator[str]:
+    """The app as production runs it (not in testing mode: errors are answered and logged,
+    not raised into the test) behind werkzeug's threaded server on a free port, on the test's
+    own database; yields its base URL."""
+    from loyalty.app import create_app
+
+    app = create_app(dataclasses.replace(settings, testing=False))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        app.extensions["loyalty.db"].engine.dispose()

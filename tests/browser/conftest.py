@@ -14,16 +14,14 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from loyalty.config import Settings
 from tests.messaging.conftest import smtp  # noqa: F401 - the fixture, shared
-from tests.services import service_missing
+from tests.services import served_app, service_missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -45,18 +43,8 @@ def mailbox(smtp):  # type: ignore[no-untyped-def]  # noqa: F811
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
-    from loyalty.app import create_app
-
-    app = create_app(dataclasses.replace(settings, testing=False))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        app.extensions["loyalty.db"].engine.dispose()
+    with served_app(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import dataclasses
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from loyalty.config import Settings
+from tests.services import served_app
 
 
 @pytest.fixture
@@ -18,15 +16,5 @@ def served(settings: Settings) -> Iterator[str]:
     werkzeug's threaded server in this process: real sockets, headers and bodies as a client
     sends them, and the test's own database (SQLite file or PostgreSQL) with no second
     process to configure."""
-    from loyalty.app import create_app
-
-    app = create_app(dataclasses.replace(settings, testing=False))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        app.extensions["loyalty.db"].engine.dispose()
+    with served_app(settings) as url:
+        yield url
