@@ -86,8 +86,11 @@ def test_the_sign_in_limit_holds_across_two_gunicorn_workers(db, settings, tmp_p
         assert statuses.count(401) == limit, statuses
         assert statuses.count(429) == ATTEMPTS - limit, statuses
         assert all(1 <= int(wait) <= 60 for status, wait in answers if status == 429)
-        # Both workers counted into the one limit.
-        assert len(_pids(log, "/api/v1/staff/sessions", "401")) == 2, log.read_text()
+        # Both workers answered attempts, and between them refused exactly the limit's worth:
+        # a worker that answered only 429s had counted none itself, so it saw the other's
+        # count (which of them takes the first attempts is the scheduler's choice).
+        path = "/api/v1/staff/sessions"
+        assert len(_pids(log, path, "401") | _pids(log, path, "429")) == 2, log.read_text()
         assert any(limiter_keys.scan_iter("LIMITS:LIMITER/loyalty/*"))
     finally:
         stop(server)
