@@ -449,7 +449,8 @@ def _coupon_insert(
         "percent": offer.percent, "amount_minor": offer.amount_minor,
         "currency": offer.currency, "category_id": offer.category_id,
         "free_sku": offer.free_sku, "bonus_points": offer.bonus_points,
-        "multiplier": offer.multiplier, "min_spend_minor": offer.min_spend_minor, "store_id": offer.store_id,
+        "multiplier": offer.multiplier, "min_spend_minor": offer.min_spend_minor,
+        "store_id": offer.store_id,
         "exclusive": offer.exclusive, "valid_from": now, "valid_to": valid_to,
         "status": CouponStatus.ISSUED.value, "issued_at": now,
     }
