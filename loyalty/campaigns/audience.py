@@ -66,7 +66,8 @@ DEFAULT_PARAMETERS: dict[CampaignKind, dict[str, Any]] = {
     CampaignKind.ANNIVERSARY: {},
     CampaignKind.WELCOME: {},
 }
-COMMON_PARAMETERS = {"max_basket_minor"}  # offers.worst_case_minor's reference basket
+# offers.worst_case_minor's reference basket: its money (percent_off), its points (multiplier)
+COMMON_PARAMETERS = {"max_basket_minor", "max_basket_points"}
 
 _PARAMETER_RANGES: dict[str, tuple[type, float, float]] = {
     "lapsed_days": (int, 1, 36600),
@@ -77,6 +78,7 @@ _PARAMETER_RANGES: dict[str, tuple[type, float, float]] = {
     "top_pairs": (int, 1, 50),
     "stretch_percent": (int, 101, 1000),
     "max_basket_minor": (int, 1, 2**31 - 1),
+    "max_basket_points": (int, 1, 2**31 - 1),
 }
 
 

@@ -449,7 +449,8 @@ def _coupon_insert(
         "percent": offer.percent, "amount_minor": offer.amount_minor,
         "currency": offer.currency, "category_id": offer.category_id,
         "free_sku": offer.free_sku, "bonus_points": offer.bonus_points,
-        "min_spend_minor": offer.min_spend_minor, "store_id": offer.store_id,
+        "multiplier": offer.multiplier, "min_spend_minor": offer.min_spend_minor,
+        "store_id": offer.store_id,
         "exclusive": offer.exclusive, "valid_from": now, "valid_to": valid_to,
         "status": CouponStatus.ISSUED.value, "issued_at": now,
     }
@@ -510,6 +511,8 @@ def describe_offer(summary: dict[str, Any]) -> str:
         return f"-{summary['amount_minor'] / 100:.2f} {summary.get('currency', '')}".strip()
     if kind == OfferKind.FREE_ITEM:
         return f"1 x {summary['free_sku']}"
+    if kind == OfferKind.POINTS_MULTIPLIER:
+        return f"x{summary['multiplier']} points"
     return f"+{summary['bonus_points']}"
 
 

@@ -25,7 +25,8 @@ from loyalty.errors import CurrencyMismatch, InvalidInput
 from loyalty.stores.models import Store
 
 OFFER_FIELDS = frozenset(f.name for f in dataclasses.fields(Offer))
-# The window whose largest basket bounds a percent coupon's cost when the campaign names none.
+# The window whose largest basket bounds a percent (or multiplier) coupon's cost when the campaign
+# names none.
 PERCENT_REFERENCE_DAYS = 365
 
 
@@ -61,8 +62,8 @@ def parse_offer(data: Any, currency: str) -> Offer:
 
 def _check_types(values: dict[str, Any]) -> None:
     """Each field's JSON type, and integers within the columns' range."""
-    for name in ("percent", "amount_minor", "category_id", "bonus_points", "min_spend_minor",
-                 "store_id"):
+    for name in ("percent", "amount_minor", "category_id", "bonus_points", "multiplier",
+                 "min_spend_minor", "store_id"):
         value = values.get(name)
         if value is None:
             continue
@@ -126,6 +127,10 @@ def worst_case_minor(session: Session, offer: Offer, currency: str, *,
       365 days (0 when there is none: the dry run says so).
     * ``free_item``: the item's catalogue price.
     * ``bonus_points``: the points at ``point_value_minor`` each (what they are worth redeemed).
+    * ``points_multiplier``: (multiplier - 1) x a reference basket's points, at
+      ``point_value_minor`` each: the campaign's ``max_basket_points`` parameter, else the most
+      points one basket in that currency earned over the last 365 days (0 when none).  A
+      category-scoped multiplier is bounded by the whole basket's points all the same.
 
     Stored on the campaign at launch (``cost_per_coupon_minor``); issuing commits the budget at
     that rate, so the cap holds whatever members then buy.
@@ -137,10 +142,22 @@ def worst_case_minor(session: Session, offer: Offer, currency: str, *,
         return _free_item_price(session, offer.free_sku or "", currency) or 0
     if kind == OfferKind.BONUS_POINTS:
         return (offer.bonus_points or 0) * point_value_minor
-    reference = (parameters or {}).get("max_basket_minor")
-    if reference is None:
-        since = now - dt.timedelta(days=PERCENT_REFERENCE_DAYS)
-        reference = session.scalar(select(func.max(Basket.subtotal_minor))
-                                   .where(Basket.currency == currency,
-                                          Basket.occurred_at >= since)) or 0
+    if kind == OfferKind.POINTS_MULTIPLIER:
+        points = _reference(session, parameters, "max_basket_points", Basket.points_earned,
+                            currency, now)
+        return ((offer.multiplier or 1) - 1) * points * point_value_minor
+    reference = _reference(session, parameters, "max_basket_minor", Basket.subtotal_minor,
+                           currency, now)
     return math.ceil((offer.percent or 0) * reference / 100)
+
+
+def _reference(session: Session, parameters: dict[str, Any] | None, name: str,
+               column: Any, currency: str, now: dt.datetime) -> int:
+    """The campaign's parameter ``name``, else the largest ``column`` of a basket in
+    ``currency`` over the last :data:`PERCENT_REFERENCE_DAYS` days (0 when there is none)."""
+    reference = (parameters or {}).get(name)
+    if reference is not None:
+        return int(reference)
+    since = now - dt.timedelta(days=PERCENT_REFERENCE_DAYS)
+    return session.scalar(select(func.max(column))
+                          .where(Basket.currency == currency, Basket.occurred_at >= since)) or 0

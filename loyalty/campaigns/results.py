@@ -313,7 +313,8 @@ def _redemptions(session: Session, campaign_id: int, store_id: int | None) -> Re
 def _discount_shares(campaign_id: int, store_id: int | None) -> Any:
     """Per basket on which the campaign's coupons were redeemed: the campaign's share of the
     basket's coupon discount (its money coupons over all money coupons redeemed there)."""
-    money = Coupon.kind != OfferKind.BONUS_POINTS
+    # Points offers take no money off: they must not take a share of the basket's discount.
+    money = Coupon.kind.not_in((OfferKind.BONUS_POINTS, OfferKind.POINTS_MULTIPLIER))
     mine = (select(Coupon.redeemed_basket_id.label("basket_id"),
                    func.count().label("mine"))
             .where(*_redeemed(campaign_id, store_id), money)

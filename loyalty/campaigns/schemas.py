@@ -24,7 +24,8 @@ from loyalty.segments.schemas import RULE_DOC
 
 _PARAMETERS_DOC = "the kind's settings, overriding its defaults: " + "; ".join(
     f"{kind.value}: {', '.join(f'{k}={v}' for k, v in params.items()) or 'none'}"
-    for kind, params in DEFAULT_PARAMETERS.items()) + "; any kind: max_basket_minor"
+    for kind, params in DEFAULT_PARAMETERS.items()
+) + "; any kind: max_basket_minor, max_basket_points"
 
 
 class OfferSchema(Schema):
@@ -38,6 +39,7 @@ class OfferSchema(Schema):
     category_id = db_fields.Id(strict=True)
     free_sku = db_fields.String(validate=validate.Length(1, 64))
     bonus_points = db_fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))
+    multiplier = db_fields.Integer(strict=True, validate=validate.Range(2, 10))
     min_spend_minor = db_fields.Integer(strict=True, validate=validate.Range(0, MAX_AMOUNT_MINOR))
     store_id = db_fields.Id(strict=True)
     exclusive = db_fields.Boolean()

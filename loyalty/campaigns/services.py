@@ -417,8 +417,9 @@ def launch_campaign(session: Session, campaign_id: int, *, actor: str,
     cost = _cost_per_coupon(session, campaign, now, point_value_minor)
     if cost == 0 and campaign.budget_minor is not None:
         # A cap at zero cost per coupon caps nothing: say so rather than issue without limit.
-        raise InvalidInput("no basket to bound a percent coupon's cost: give "
-                           "parameters.max_basket_minor, or no budget", field="parameters")
+        raise InvalidInput("no basket to bound the coupon's cost: give "
+                           "parameters.max_basket_minor (percent_off) or max_basket_points "
+                           "(points_multiplier), or no budget", field="parameters")
     campaign.cost_per_coupon_minor = cost
     campaign.status = CampaignStatus.SCHEDULED
     campaign.launched_by, campaign.launched_at = actor, now

@@ -31,6 +31,8 @@ def _offer(coupon: Coupon) -> str:
         return f"{format_money(coupon.amount_minor or 0, coupon.currency or 'XXX')} off"
     if coupon.kind == OfferKind.FREE_ITEM:
         return f"free {coupon.free_sku}"
+    if coupon.kind == OfferKind.POINTS_MULTIPLIER:
+        return f"x{coupon.multiplier} points"
     return f"{coupon.bonus_points} bonus points"
 
 

@@ -5,7 +5,8 @@
 3. points redeemed pay part of the rest, allocated over lines by what they cost;
 4. points are earned on what is paid in money: line net - coupon discount - points value,
    under the earning rules in force when the sale *happened* (``occurred_at``), so an offline
-   sale that arrives late earns what it would have earned on time.
+   sale that arrives late earns what it would have earned on time;
+5. a points-multiplier coupon's extra (on the points of step 4) joins the coupons' bonus points.
 
 Pricing has no side effects; ``now`` is the caller's clock (the request's, or a replay's).
 """
@@ -26,7 +27,7 @@ from loyalty.catalog.models import Product
 from loyalty.checkout.offline import WaivedCoupon, price_offline_coupons
 from loyalty.config import Settings
 from loyalty.coupons.models import Coupon
-from loyalty.coupons.services import CouponOutcome, PricedLine, price_coupons
+from loyalty.coupons.services import CouponOutcome, PricedLine, multiplier_bonus, price_coupons
 from loyalty.db import INT32_MAX, in_snapshot, remembered
 from loyalty.errors import (
     CurrencyMismatch,
@@ -174,10 +175,13 @@ def price_basket(
                       check_balance)
     lines = _finish_lines(session, settings, store, member_, occurred_at, draft,
                           outcome.line_discounts, basket.redeem_points, products)
-    _check_points_cap(sum(line.points_earned for line in lines), settings)
+    # A multiplier coupon's extra counts towards the cap: it is earning, only given as a bonus.
+    extra = multiplier_bonus(outcome.coupons, lines)
+    _check_points_cap(sum(line.points_earned for line in lines) + extra, settings)
     return PricedBasket(
         store=store, member=member_, card=card, occurred_at=occurred_at, currency=store.currency,
-        lines=lines, coupons=outcome.coupons, bonus_points=outcome.bonus_points, balance=balance,
+        lines=lines, coupons=outcome.coupons, bonus_points=outcome.bonus_points + extra,
+        balance=balance,
         max_redeemable_points=max_points, redeem_points=basket.redeem_points,
         point_value_minor=settings.point_value_minor, waived=waived,
     )

@@ -33,14 +33,16 @@ def _when(value: str | None) -> dt.datetime | None:
 
 
 def _kind(percent: int | None, amount: int | None, free_sku: str | None,
-          bonus: int | None) -> OfferKind:
+          bonus: int | None, multiplier: int | None) -> OfferKind:
     given = [kind for kind, value in ((OfferKind.PERCENT_OFF, percent),
                                       (OfferKind.AMOUNT_OFF, amount),
                                       (OfferKind.FREE_ITEM, free_sku),
-                                      (OfferKind.BONUS_POINTS, bonus)) if value is not None]
+                                      (OfferKind.BONUS_POINTS, bonus),
+                                      (OfferKind.POINTS_MULTIPLIER, multiplier))
+             if value is not None]
     if len(given) != 1:
-        raise click.UsageError(
-            "give exactly one of --percent, --amount-minor, --free-sku, --bonus-points")
+        raise click.UsageError("give exactly one of --percent, --amount-minor, --free-sku, "
+                               "--bonus-points, --multiplier")
     return given[0]
 
 
@@ -72,6 +74,8 @@ def _store(session, ref: str | None) -> Store | None:  # type: ignore[no-untyped
 @click.option("--amount-minor", type=click.IntRange(1), help="Amount off, in minor units.")
 @click.option("--free-sku", help="One unit of this SKU free.")
 @click.option("--bonus-points", type=click.IntRange(1), help="Bonus points.")
+@click.option("--multiplier", type=click.IntRange(2, 10),
+              help="Earned points x this (2..10), the extra as bonus points.")
 @click.option("--currency", help="ISO 4217 currency of the amount or minimum spend.")
 @click.option("--category", help="Only on lines of this category (code or id).")
 @click.option("--store", help="Only in this store (code or id); its currency is the default.")
@@ -83,11 +87,12 @@ def _store(session, ref: str | None) -> Store | None:  # type: ignore[no-untyped
 @pass_ctx
 @domain_errors_exit
 def issue(ctx: Context, member_id: int, percent: int | None, amount_minor: int | None,
-          free_sku: str | None, bonus_points: int | None, currency: str | None,
+          free_sku: str | None, bonus_points: int | None, multiplier: int | None,
+          currency: str | None,
           category: str | None, store: str | None, min_spend_minor: int, exclusive: bool,
           valid_from: str | None, valid_to: str | None, days: int) -> None:
     """Issue a coupon to a member; prints its code.  Audit-logged as actor "cli"."""
-    kind = _kind(percent, amount_minor, free_sku, bonus_points)
+    kind = _kind(percent, amount_minor, free_sku, bonus_points, multiplier)
     start = _when(valid_from) or dt.datetime.now(dt.UTC)
     end = _when(valid_to) or start + dt.timedelta(days=days)
     with ctx.session() as session:
@@ -97,7 +102,7 @@ def issue(ctx: Context, member_id: int, percent: int | None, amount_minor: int |
             kind=kind, percent=percent, amount_minor=amount_minor,
             currency=currency or (shop.currency if shop and needs_currency else None),
             category_id=_category_id(session, category), free_sku=free_sku,
-            bonus_points=bonus_points, min_spend_minor=min_spend_minor,
+            bonus_points=bonus_points, multiplier=multiplier, min_spend_minor=min_spend_minor,
             store_id=shop.id if shop else None, exclusive=exclusive,
         )
         coupon = services.issue_coupon(session, member_id, offer, staff_id=None,

@@ -28,6 +28,10 @@ till sent them in -- free items, then percent off, then amount off, each kind by
 each works on what the lines still cost after the coupons before it, so a line is never
 discounted below zero and the sum never exceeds the basket.  Percent discounts round down
 (loyalty.money rule 5) and are spread over the eligible lines by largest remainder (rule 2).
+
+A ``points_multiplier`` coupon takes nothing off: it needs the points the lines earn, which are
+known only once the coupons' discounts and the points redeemed are settled, so the checkout
+asks :func:`multiplier_bonus` for its extra points after earning (loyalty/checkout/pricing.py).
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class CouponTerms(Protocol):
     category_id: int | None
     free_sku: str | None
     bonus_points: int | None
+    multiplier: int | None
     min_spend_minor: int
     store_id: int | None
     exclusive: bool
@@ -101,6 +106,7 @@ _APPLY_ORDER = {
     OfferKind.PERCENT_OFF: 1,
     OfferKind.AMOUNT_OFF: 2,
     OfferKind.BONUS_POINTS: 3,
+    OfferKind.POINTS_MULTIPLIER: 4,
 }
 
 
@@ -183,6 +189,8 @@ def price(coupons: Iterable[CouponTerms], lines: Sequence[PricedLine]) -> Pricin
         if coupon.kind == OfferKind.BONUS_POINTS:
             pricing.bonus_points += coupon.bonus_points or 0
             continue
+        if coupon.kind == OfferKind.POINTS_MULTIPLIER:
+            continue  # its bonus needs the earned points: multiplier_bonus, after earning
         for line_no, amount in _discount(coupon, lines, remaining).items():
             remaining[line_no] -= amount
             pricing.line_discounts[line_no] = pricing.line_discounts.get(line_no, 0) + amount
@@ -210,3 +218,27 @@ def _discount(
         total = min(coupon.amount_minor or 0, base)
     parts = allocate(total, weights)
     return {line.line_no: part for line, part in zip(eligible, parts, strict=True) if part}
+
+
+class EarnedLine(Protocol):
+    """A basket line once earning is done (the checkout's ``PricedBasketLine`` has these)."""
+
+    category_id: int | None
+    points_earned: int
+
+
+def multiplier_bonus(coupons: Iterable[CouponTerms], lines: Sequence[EarnedLine]) -> int:
+    """The extra points ``points_multiplier`` coupons (already checked) give on lines that have
+    earned: (multiplier - 1) x the points of the coupon's lines (its category's, or all).
+
+    Two multiplier coupons add their extras (x2 and x3 give 1 + 2 times the points), so the
+    result never depends on their order.
+    """
+    bonus = 0
+    for coupon in coupons:
+        if coupon.kind != OfferKind.POINTS_MULTIPLIER:
+            continue
+        points = sum(line.points_earned for line in lines
+                     if coupon.category_id is None or line.category_id == coupon.category_id)
+        bonus += ((coupon.multiplier or 1) - 1) * points
+    return bonus

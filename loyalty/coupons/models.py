@@ -15,6 +15,7 @@ class OfferKind(enum.StrEnum):
     AMOUNT_OFF = "amount_off"
     FREE_ITEM = "free_item"
     BONUS_POINTS = "bonus_points"
+    POINTS_MULTIPLIER = "points_multiplier"
 
 
 class CouponStatus(enum.StrEnum):
@@ -45,13 +46,15 @@ class Coupon(Base):
     occasion: Mapped[str | None] = mapped_column(String(40), default=None)
     # Why the member got it: the campaign's rule and the member's values that matched.
     explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    kind: Mapped[OfferKind] = mapped_column(str_enum(OfferKind, 16))
+    kind: Mapped[OfferKind] = mapped_column(str_enum(OfferKind, 24))
     percent: Mapped[int | None] = mapped_column(default=None)
     amount_minor: Mapped[int | None] = mapped_column(default=None)
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), default=None)
     free_sku: Mapped[str | None] = mapped_column(String(64), default=None)
     bonus_points: Mapped[int | None] = mapped_column(default=None)
+    # points_multiplier: the lines' earned points x this (2..10), the extra as bonus points
+    multiplier: Mapped[int | None] = mapped_column(default=None)
     min_spend_minor: Mapped[int] = mapped_column(default=0)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), default=None)
     exclusive: Mapped[bool] = mapped_column(default=False)

@@ -33,6 +33,9 @@ class IssueCouponSchema(Schema):
     free_sku = db_fields.String(load_default=None, validate=validate.Length(1, 64))
     bonus_points = db_fields.Integer(load_default=None, strict=True,
                                      validate=validate.Range(1, 1_000_000))
+    multiplier = db_fields.Integer(load_default=None, strict=True, validate=validate.Range(2, 10),
+                                   metadata={"description": "points_multiplier: earned points "
+                                             "x this; the extra is given as bonus points"})
     min_spend_minor = db_fields.Integer(load_default=0, strict=True,
                                         validate=validate.Range(0, MAX_AMOUNT_MINOR))
     store_id = db_fields.Id(load_default=None, strict=True, validate=validate.Range(1))

@@ -2,7 +2,7 @@
 
 CONTRACT used by the checkout (loyalty/checkout/: pricing, commit, returns) -- keep these
 signatures:
-``PricedLine``, ``CouponOutcome``, ``price_coupons``, ``redeem_coupons``,
+``PricedLine``, ``CouponOutcome``, ``price_coupons``, ``multiplier_bonus``, ``redeem_coupons``,
 ``restore_coupons_for_return`` and ``active_coupons``.
 
 The pricing itself is pure and lives in :mod:`loyalty.coupons.engine`; this module loads
@@ -26,7 +26,7 @@ from loyalty.catalog.models import Category
 from loyalty.config import Settings
 from loyalty.coupons import signing
 from loyalty.coupons.codes import MalformedCode, new_code, normalise_code
-from loyalty.coupons.engine import BasketView, PricedLine, evaluate, refuse
+from loyalty.coupons.engine import BasketView, PricedLine, evaluate, multiplier_bonus, refuse
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.db import utcnow
 from loyalty.errors import InvalidInput, NotFound, SigningKeyMissing, UnknownCoupon
@@ -36,7 +36,7 @@ from loyalty.stores.models import Store
 __all__ = [
     "CouponCard", "CouponOutcome", "Offer", "PricedLine", "active_coupons", "coupon_card",
     "coupon_payload", "coupon_signing_key", "find_coupon", "issue_coupon", "list_coupons",
-    "member_language", "offer_summary", "price_coupons", "redeem_coupons",
+    "member_language", "multiplier_bonus", "offer_summary", "price_coupons", "redeem_coupons",
     "restore_coupons_for_return",
 ]
 
@@ -67,7 +67,9 @@ class Offer:
     * ``percent_off``: ``percent`` (1..100), on the basket or on ``category_id``;
     * ``amount_off``: ``amount_minor`` in ``currency``, on the basket or on ``category_id``;
     * ``free_item``: one unit of ``free_sku`` free, when it is in the basket;
-    * ``bonus_points``: ``bonus_points`` extra points (optionally only with ``category_id``).
+    * ``bonus_points``: ``bonus_points`` extra points (optionally only with ``category_id``);
+    * ``points_multiplier``: the basket's earned points (or only those of ``category_id``'s
+      lines) times ``multiplier`` (2..10), the extra given as bonus points.
 
     ``min_spend_minor`` (in ``currency``) is over the basket's net; ``store_id`` restricts the
     coupon to one store; an ``exclusive`` coupon cannot be combined with any other.
@@ -80,6 +82,7 @@ class Offer:
     category_id: int | None = None
     free_sku: str | None = None
     bonus_points: int | None = None
+    multiplier: int | None = None
     min_spend_minor: int = 0
     store_id: int | None = None
     exclusive: bool = False
@@ -90,7 +93,9 @@ _KIND_FIELD = {
     OfferKind.AMOUNT_OFF: "amount_minor",
     OfferKind.FREE_ITEM: "free_sku",
     OfferKind.BONUS_POINTS: "bonus_points",
+    OfferKind.POINTS_MULTIPLIER: "multiplier",
 }
+MIN_MULTIPLIER, MAX_MULTIPLIER = 2, 10
 
 
 def check_offer(offer: Offer) -> None:
@@ -108,6 +113,8 @@ def check_offer(offer: Offer) -> None:
         raise InvalidInput("amount_minor must be positive")
     if offer.bonus_points is not None and offer.bonus_points <= 0:
         raise InvalidInput("bonus_points must be positive")
+    if offer.multiplier is not None and not MIN_MULTIPLIER <= offer.multiplier <= MAX_MULTIPLIER:
+        raise InvalidInput(f"multiplier must be between {MIN_MULTIPLIER} and {MAX_MULTIPLIER}")
     if offer.min_spend_minor < 0:
         raise InvalidInput("min_spend_minor cannot be negative")
     if kind == OfferKind.FREE_ITEM and offer.category_id is not None:
@@ -145,8 +152,9 @@ def issue_coupon(
         code=_unused_code(session), member_id=member_id, campaign_id=campaign_id,
         kind=OfferKind(offer.kind), percent=offer.percent, amount_minor=offer.amount_minor,
         currency=offer.currency, category_id=offer.category_id, free_sku=offer.free_sku,
-        bonus_points=offer.bonus_points, min_spend_minor=offer.min_spend_minor,
-        store_id=offer.store_id, exclusive=offer.exclusive, valid_from=start, valid_to=end,
+        bonus_points=offer.bonus_points, multiplier=offer.multiplier,
+        min_spend_minor=offer.min_spend_minor, store_id=offer.store_id,
+        exclusive=offer.exclusive, valid_from=start, valid_to=end,
         status=CouponStatus.ISSUED, issued_by_staff_id=staff_id,
     )
     session.add(coupon)
@@ -237,6 +245,7 @@ def offer_summary(coupon: Coupon) -> dict[str, Any]:
         ("percent", coupon.percent), ("amount_minor", coupon.amount_minor),
         ("currency", coupon.currency), ("category_id", coupon.category_id),
         ("free_sku", coupon.free_sku), ("bonus_points", coupon.bonus_points),
+        ("multiplier", coupon.multiplier),
         ("min_spend_minor", coupon.min_spend_minor or None),
     ):
         if value is not None:

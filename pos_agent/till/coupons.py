@@ -67,4 +67,7 @@ def describe_offer(offer: dict[str, Any]) -> str:
         return f"free {offer.get('free_sku')}"
     if kind == "bonus_points":
         return f"{offer.get('bonus_points')} bonus points"
+    if kind == "points_multiplier":
+        return f"x{offer.get('multiplier')} points"
+    # A kind newer than this till: shown by name; the back office prices it.
     return str(kind or "coupon")

@@ -3,7 +3,9 @@ its redemption capped by the offline rule (:func:`pos_agent.offline.offline_rede
 
 Only the estimate differs from the back office: each percent coupon comes off the full
 subtotal (the back office applies them in order on what is left), and category offers count
-as no discount (they need the back office's catalog tree).
+as no discount (they need the back office's catalog tree).  Points offers (``bonus_points``,
+``points_multiplier``) and kinds this till does not know take nothing off; the estimate's points
+earned are unknown anyway.
 """
 
 from __future__ import annotations

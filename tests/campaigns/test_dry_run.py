@@ -8,8 +8,9 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from loyalty.baskets.models import Basket
 from loyalty.campaigns.issuing import is_held_out
 from loyalty.campaigns.models import CampaignRun, CampaignTarget
 from loyalty.catalog.models import Product
@@ -107,12 +108,19 @@ def test_the_worst_case_of_each_offer(client, db, settings):
                                          [("CAKE", cats["dairy"], 20000)]),
                                         (None, now - dt.timedelta(days=400),
                                          [("CAKE", cats["dairy"], 90000)])])
+    # Points as 1 per AED would give: 200 on the recent basket, 900 on the one too old to count.
+    db.execute(update(Basket).values(points_earned=Basket.subtotal_minor // 100))
     db.commit()
     offers = [({"kind": "percent_off", "percent": 10}, None, 2000),  # of the largest basket
               ({"kind": "percent_off", "percent": 10}, {"max_basket_minor": 5000}, 500),
               ({"kind": "free_item", "free_sku": "CAKE"}, None, 1250),
               ({"kind": "bonus_points", "bonus_points": 300}, None,
                300 * settings.point_value_minor),
+              # (multiplier - 1) x the most points a recent basket earned, or the parameter's
+              ({"kind": "points_multiplier", "multiplier": 3}, None,
+               2 * 200 * settings.point_value_minor),
+              ({"kind": "points_multiplier", "multiplier": 2, "category_id": cats["dairy"]},
+               {"max_basket_points": 50}, 50 * settings.point_value_minor),
               ({"kind": "amount_off", "amount_minor": 700, "category_id": cats["dairy"]}, None,
                700)]
     for n, (offer, parameters, cost) in enumerate(offers):

@@ -151,6 +151,19 @@ def test_a_chunk_issues_one_coupon_per_treated_member_with_the_offer_and_explana
         CampaignTarget.outcome != TargetOutcome.PENDING, ~CampaignTarget.holdout)) == 0
 
 
+def test_a_points_multiplier_offer_issues_coupons_carrying_the_multiplier(db, sessions):
+    # Issuing writes coupon rows column by column: a new offer field must reach them, or the
+    # coupons would give nothing.
+    members = add_members(db, 40, birth_date=dt.date(1990, 5, 17))
+    campaign_id, run_id = _planned(db, members, holdout_percent=0,
+                                   offer={"kind": "points_multiplier", "multiplier": 3})
+    with unit_of_work(sessions) as s:
+        counts = issue_chunk(s, run_id, 0)
+    coupons = _coupons(db, campaign_id)
+    assert counts.issued == len(coupons) > 0
+    assert {(c.kind, c.multiplier) for c in coupons} == {(OfferKind.POINTS_MULTIPLIER, 3)}
+
+
 def test_issuing_a_chunk_again_issues_nothing_more_and_queues_no_message_twice(db, sessions):
     members = add_members(db, 80)
     campaign_id, run_id = _planned(db, members, chunk_size=80, channel="wallet")

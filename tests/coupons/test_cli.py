@@ -41,8 +41,20 @@ def test_issue_by_hand_from_the_command_line(run, db, shop):
     assert event.actor == "cli"
 
 
+def test_issue_a_points_multiplier_from_the_command_line(run, db, shop):
+    result = run("coupon", "issue", "--member", str(shop.member_id), "--multiplier", "3",
+                 "--category", "grocery")
+    assert result.exit_code == 0, result.output
+    coupon = db.scalar(select(Coupon).where(Coupon.code == normalise_code(
+        result.output.split()[0])))
+    assert (coupon.kind, coupon.multiplier, coupon.category_id) == (
+        OfferKind.POINTS_MULTIPLIER, 3, shop.grocery_id)
+
+
 @pytest.mark.parametrize(("args", "code", "says"), [
     (["--percent", "10", "--bonus-points", "5"], 2, "exactly one"),
+    (["--multiplier", "2", "--bonus-points", "5"], 2, "exactly one"),
+    (["--multiplier", "11"], 2, "2<=x<=10"),
     ([], 2, "exactly one"),
     (["--percent", "10", "--category", "nope"], 1, "no category"),
     (["--percent", "10", "--valid-from", "2026-01-01T00:00:00"], 2, "timezone"),

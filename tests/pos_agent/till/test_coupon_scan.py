@@ -109,3 +109,31 @@ def test_a_coupon_qr_scanned_offline_is_estimated_and_redeemed_on_replay(
         scanner.close()
         proxy.close()
     assert _coupon_status(bo, code) is CouponStatus.REDEEMED
+
+
+def test_a_points_multiplier_coupon_is_shown_priced_by_the_back_office_and_redeemed(
+        real_back_office, db, settings, tmp_path: Path) -> None:  # noqa: F811
+    # The till knows the kind only to describe it; the back office prices it (no discount).
+    bo = real_back_office
+    coupon = issue_coupon(db, bo.member_id, Offer(OfferKind.POINTS_MULTIPLIER, multiplier=3),
+                          staff_id=None, actor="test")
+    db.commit()
+    code, payload = coupon.code, coupon_payload(coupon, coupon_signing_key(settings))
+    scanner = VirtualDevice.open("scanner")
+    config = agent_config(tmp_path, bo.url, bo.token, devices=[
+        {"name": "scanner", "kind": "serial", "url": scanner.path}])
+    agent = Agent(config, slip_sink=lambda slip, printer: None)
+    try:
+        agent.sync_once()
+        agent.start()
+        quote = _scan_a_sale(agent, scanner, bo.card, payload, code)
+        assert [c.description for c in agent.session.view().coupons] == ["x3 points"]
+        assert not quote["estimated"]
+        assert (quote["subtotal_minor"], quote["coupon_discount_minor"]) == (SUBTOTAL, 0)
+        scanner.send("LCFN:TOTAL")
+        sale = wait_for(lambda: agent.session.view().last_sale)
+        assert sale.status == "accepted", sale.reason
+    finally:
+        agent.stop()
+        scanner.close()
+    assert _coupon_status(bo, code) is CouponStatus.REDEEMED
