@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scipy import stats
-from sqlalchemy import BigInteger, Float, and_, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Float, and_, case, cast, func, select
+from sqlalchemy.orm import Session, aliased
 
 from loyalty.baskets.models import Basket, BasketLine
 from loyalty.campaigns.models import Campaign, CampaignRun, CampaignTarget
@@ -337,8 +337,31 @@ def _cost(session: Session, campaign_id: int, store_id: int | None,
     points = int(session.scalar(
         select(func.coalesce(func.sum(Coupon.bonus_points), 0))
         .where(*_redeemed(campaign_id, store_id), Coupon.kind == OfferKind.BONUS_POINTS)) or 0)
+    points += _multiplier_points(session, campaign_id, store_id)
     valued = points * point_value_minor
     return Cost(discount, points, valued, discount + valued)
+
+
+def _multiplier_points(session: Session, campaign_id: int, store_id: int | None) -> int:
+    """The extra points the campaign's multiplier coupons gave.  They land in the basket's
+    ``bonus_points`` (known only once the lines have earned), not on the coupon: the campaign's
+    share is what the flat bonus-points coupons redeemed on the basket do not explain, split
+    evenly among the basket's multiplier coupons."""
+    ours = (select(Coupon.redeemed_basket_id.label("basket_id"), func.count().label("n"))
+            .where(*_redeemed(campaign_id, store_id),
+                   Coupon.kind == OfferKind.POINTS_MULTIPLIER)
+            .group_by(Coupon.redeemed_basket_id).subquery())
+    on_basket = aliased(Coupon)
+    flat = func.coalesce(func.sum(case(
+        (on_basket.kind == OfferKind.BONUS_POINTS, on_basket.bonus_points), else_=0)), 0)
+    multipliers = func.sum(case((on_basket.kind == OfferKind.POINTS_MULTIPLIER, 1), else_=0))
+    rows = session.execute(
+        select(Basket.bonus_points, ours.c.n, flat, multipliers)
+        .join(ours, ours.c.basket_id == Basket.id)
+        .join(on_basket, and_(on_basket.redeemed_basket_id == Basket.id,
+                              on_basket.status == CouponStatus.REDEEMED))
+        .group_by(Basket.id, Basket.bonus_points, ours.c.n)).all()
+    return sum(max(0, bonus - int(flat_)) * n // count for bonus, n, flat_, count in rows)
 
 
 # --- the charts' series -----------------------------------------------------------------------

@@ -202,3 +202,32 @@ def test_results_command(app, client, world):
     unknown = invoke_cli(app, ["campaign", "results", "999"])
     assert unknown.exit_code == 1 and "no campaign 999" in unknown.output
     assert invoke_cli(app, ["campaign", "results", "1", "--store", "NOPE"]).exit_code == 1
+
+
+def test_a_multiplier_coupons_extra_points_are_the_campaigns_cost(client, db):
+    """The extra points of a multiplier coupon land in the basket's bonus_points; the flat
+    bonus coupon beside it (issued by hand) is not the campaign's."""
+    from sqlalchemy import update
+
+    from loyalty.baskets.models import Basket
+    chain = make_chain(db)
+    t1, t2, h1 = add_members(db, 3)
+    campaign = make_campaign(db, starts_at=PLANNED, attribution_days=7, name="Triple points",
+                             offer={"kind": "points_multiplier", "multiplier": 3})
+    plan(db, campaign, PLANNED, [t1, t2], [h1])
+    triple = issue(db, campaign, t1, PLANNED, kind=OfferKind.POINTS_MULTIPLIER,
+                   amount_minor=None)
+    triple.multiplier = 3
+    flat = issue(db, campaign, t1, PLANNED, kind=OfferKind.BONUS_POINTS, amount_minor=None,
+                 bonus_points=100, occasion="by hand")
+    flat.campaign_id = None
+    db.flush()
+    b1 = basket(db, chain.store.id, t1, at(1), [(1, 5_000)])
+    # 50 points earned: the triple gives 2 x 50 more, the flat coupon 100
+    db.execute(update(Basket).where(Basket.id == b1).values(points_earned=50, bonus_points=200))
+    redeem(db, triple, b1, at(1))
+    redeem(db, flat, b1, at(1))
+    db.commit()
+    body = client.get(f"/api/v1/campaigns/{campaign.id}/results",
+                      headers=chain.headers("marketer")).json
+    assert body["cost"]["bonus_points"] == 100
