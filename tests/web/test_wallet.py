@@ -9,6 +9,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
+from loyalty.campaigns.explain import explain
 from loyalty.coupons.models import OfferKind
 from loyalty.coupons.services import Offer, issue_coupon
 from loyalty.coupons.signing import read_claims
@@ -45,3 +46,20 @@ def test_the_wallet_shows_each_coupon_with_images_that_scan(client, app, db, mai
 def test_an_empty_wallet_says_so(client, mailbox):
     join_and_verify(client, mailbox, "mariam@example.net")
     assert "No coupons at the moment" in client.get("/my/coupons?lang=en").get_data(as_text=True)
+
+
+def test_a_campaign_coupon_says_why_in_the_page_language(client, db, mailbox):
+    """The wallet's "why did I get this?" is the campaign engine's own sentence, made from
+    what was recorded when the coupon was issued (loyalty/campaigns/explain.py)."""
+    join_and_verify(client, mailbox, "mariam@example.net")
+    member_id = db.scalar(select(Member.id))
+    coupon = issue_coupon(db, member_id, Offer(OfferKind.POINTS_MULTIPLIER, multiplier=3),
+                          staff_id=None, actor="test")
+    coupon.explanation = {"kind": "birthday", "rule": None, "values": {"birthday": "03-14"}}
+    db.commit()
+    english = client.get("/my/coupons?lang=en").get_data(as_text=True)
+    assert "3 times the points" in english
+    assert explain(coupon.explanation, "en") in english
+    assert "Happy birthday" in english
+    persian = client.get("/my/coupons?lang=fa").get_data(as_text=True)
+    assert explain(coupon.explanation, "fa") in persian and "۳ برابر امتیاز" in persian

@@ -40,6 +40,7 @@ from loyalty.accounts.services import (
 from loyalty.accounts.statement import active_cards as statement_cards
 from loyalty.accounts.statement import statement
 from loyalty.audit.services import record_event
+from loyalty.campaigns.explain import explain
 from loyalty.cards import render
 from loyalty.cards.services import replace_card
 from loyalty.coupons import images as coupon_images
@@ -204,7 +205,9 @@ def coupons() -> Page:
     if member is None:
         return redirect(url_for("portal.sign_in"))
     wallet = active_coupons(db_session(), member.id, utcnow())
-    return render_template("portal/coupons.html", coupons=wallet, display_code=display_code)
+    language = current_language().code
+    return render_template("portal/coupons.html", coupons=wallet, display_code=display_code,
+                           why=lambda coupon: explain(coupon.explanation, language))
 
 
 @bp.get("/coupons/<string(maxlength=40):code>/<any(qr, barcode):kind>.png")
