@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+
+from tests.catalogues import assert_compiled, placeholders, translations
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TRANSLATIONS = WEB / "translations"
@@ -45,17 +46,15 @@ def test_the_check_finds_text_outside_translations():
 
 @pytest.mark.parametrize("lang", ["ar", "fa"])
 def test_every_message_is_translated_and_compiled(lang):
-    folder = TRANSLATIONS / lang / "LC_MESSAGES"
-    with open(folder / "messages.po", "rb") as f:
+    po_file = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+    with open(po_file, "rb") as f:
         catalogue = read_po(f)
-    po = {m.id: m.string for m in catalogue if m.id}
-    with open(folder / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+    po = translations(po_file)
     missing = {msg for msg in _source_messages() if not po.get(msg)}
     assert not missing, f"untranslated in {lang}: {sorted(missing)}"
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert not fuzzy, f"fuzzy in {lang} (check and clear the flag): {fuzzy}"
-    assert mo == po, "messages.mo is stale: run pybabel compile -d web/translations"
+    assert_compiled(po_file)
 
 
 @pytest.mark.parametrize("lang", ["ar", "fa"])
@@ -63,5 +62,4 @@ def test_placeholders_survive_translation(lang):
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         for m in read_po(f):
             if m.id and m.string:
-                names = set(re.findall(r"%\((\w+)\)s", m.id))
-                assert names == set(re.findall(r"%\((\w+)\)s", m.string)), m.id
+                assert set(placeholders(m.id)) == set(placeholders(m.string)), m.id
