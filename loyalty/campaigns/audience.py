@@ -14,6 +14,7 @@ celery.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -225,7 +226,7 @@ def _birthday(_s: Session, _c: Campaign, _p: dict[str, Any], now: dt.datetime) -
     without one."""
     today = now.date()
     days = [(today.month, today.day)]
-    if (today.month, today.day) == (2, 28) and not _leap(today.year):
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
         days.append((2, 29))
     born = Member.birth_date
     match = or_(*(and_(extract("month", born) == m, extract("day", born) == d) for m, d in days))
@@ -302,10 +303,6 @@ def _rule_fields(rule: Any) -> set[str]:
         if "not" in rule:
             found |= _rule_fields(rule["not"])
     return found
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def _year_before(day: dt.date) -> dt.date:

@@ -69,9 +69,10 @@ from loyalty.campaigns.models import (
     TargetOutcome,
 )
 from loyalty.campaigns.occasions import coupon_occasion
+from loyalty.campaigns.offers import parse_offer
 from loyalty.coupons.codes import new_codes
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
-from loyalty.coupons.services import Offer, check_offer, offer_summary
+from loyalty.coupons.services import Offer, offer_summary
 from loyalty.db import is_postgres, utcnow
 from loyalty.errors import InvalidInput, NotFound
 from loyalty.members.models import Member
@@ -423,13 +424,7 @@ def _insert_coupons(
 
 def campaign_offer(campaign: Campaign) -> Offer:
     """The campaign's offer as a coupon Offer; money in the campaign's currency."""
-    fields = dict(campaign.offer or {})
-    offer = Offer(**{**fields, "kind": OfferKind(fields.get("kind"))})
-    needs_currency = offer.kind == OfferKind.AMOUNT_OFF or offer.min_spend_minor
-    if needs_currency and not offer.currency:
-        offer = Offer(**{**fields, "kind": offer.kind, "currency": campaign.currency})
-    check_offer(offer)
-    return offer
+    return parse_offer(campaign.offer or {}, campaign.currency)
 
 
 def _coupon_insert(

@@ -159,11 +159,8 @@ def send_message(
     for it), one outbox row for ``messaging.deliver``.  Flushes, never commits.
     """
     check_context(template, context)
-    occasion_key = occasion_key.strip()
-    if not occasion_key or len(occasion_key) > 120:
-        raise InvalidInput("occasion_key names the occasion (1-120 characters)")
+    key = _idempotency_key(template, occasion_key)
     member = get_member(session, member_id)
-    key = f"{template}:{occasion_key}"
     existing = _find(session, member_id, key)
     if existing is not None:
         return existing
@@ -187,6 +184,14 @@ def send_message(
     if message.status is MessageStatus.QUEUED:
         enqueue(session, DELIVER_TASK, message_id=message.id)
     return message
+
+
+def _idempotency_key(template: str, occasion_key: str) -> str:
+    """A message's key: one per member, template and occasion (``campaign:12``)."""
+    occasion_key = occasion_key.strip()
+    if not occasion_key or len(occasion_key) > 120:
+        raise InvalidInput("occasion_key names the occasion (1-120 characters)")
+    return f"{template}:{occasion_key}"
 
 
 def _find(session: Session, member_id: int, key: str) -> Message | None:
@@ -237,9 +242,7 @@ def queue_messages(
     source = recipients.subquery("recipients")
     names = [c.name for c in source.c if c.name != "member_id"]
     check_context(template, dict.fromkeys(names, ""))
-    occasion_key = occasion_key.strip()
-    if not occasion_key or len(occasion_key) > 120:
-        raise InvalidInput("occasion_key names the occasion (1-120 characters)")
+    key = _idempotency_key(template, occasion_key)
     if channel is not None:
         try:
             channel = MessageChannel(channel)
@@ -265,7 +268,7 @@ def queue_messages(
     values = {
         "member_id": rows.c.member_id, "channel": rows.c.channel,
         "template": _typed(template), "language": rows.c.language, "context": rows.c.context,
-        "idempotency_key": _typed(f"{template}:{occasion_key}"), "store_id": rows.c.store_id,
+        "idempotency_key": _typed(key), "store_id": rows.c.store_id,
         "status": case((rows.c.reason.is_(None), MessageStatus.QUEUED.value),
                        else_=MessageStatus.SUPPRESSED.value),
         "attempts": literal_column("0"), "last_error": rows.c.reason,
