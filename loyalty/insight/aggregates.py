@@ -147,34 +147,11 @@ def roomy_work_mem(session: Session) -> None:
         session.connection().execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
 
 
-def rebuild_aggregates(session: Session, as_of: dt.date) -> int:
-    """Replace every member's aggregate and per-category rows by those as of ``as_of``.
-
-    Two INSERT ... SELECT statements; nothing is loaded into Python.  Scores and model outputs
-    are cleared (the caller recomputes them; :func:`loyalty.insight.services.rebuild_insight`
-    writes them in the same statement instead).  Flushes, never commits.  Returns the number
-    of members with a purchase.
-    """
-    members = member_totals(session).order_by(_b.c.member_id)
-    return replace_insight(session, as_of, members, ["member_id", *AGGREGATE_COLUMNS])
-
-
-def replace_insight(session: Session, as_of: dt.date, members: Select,  # type: ignore[type-arg]
-                    columns: list[str]) -> int:
-    """Empty both tables and fill them: ``members`` (selecting ``columns`` of member_insight,
-    bound to :func:`rebuild_params`) and every member's categories.  Returns the members."""
-    clear_insight(session)
-    made = insert_members(session, as_of, members, columns)
-    insert_categories(session, as_of)
-    return made
-
-
 def clear_insight(session: Session) -> None:
     """Empty both tables.  PostgreSQL: ``TRUNCATE`` (a ``DELETE`` of millions of rows costs as
     much as writing them and leaves as many dead ones); it locks both tables against readers
     until the rebuild commits, so the caller does the slow parts that need no lock first."""
     session.flush()
-    roomy_work_mem(session)
     if is_postgres(session):
         session.connection().execute(text(f"TRUNCATE {_mci.name}, {_mi.name}"))
     else:
@@ -187,6 +164,7 @@ def insert_members(session: Session, as_of: dt.date, members: Select,  # type: i
     """Fill the emptied member_insight from ``members``; returns the rows."""
     conn = session.connection()
     conn.execute(insert(_mi).from_select(columns, members), rebuild_params(as_of))
+    # Counted, not the insert's rowcount: psycopg reports -1 for this INSERT ... SELECT.
     return int(conn.execute(select(func.count()).select_from(_mi)).scalar_one())
 
 

@@ -139,18 +139,7 @@ def fit_btyd(session: Session, calibration_end: dt.date, unit: str = "week") -> 
     return fit
 
 
-def store_predictions(session: Session, fit: BtydFit, as_of: dt.date) -> None:
-    """p_alive, expected purchases in the next 90 days and their expected value, per member."""
-    staged = stage_predictions(session, fit, as_of)
-    conn = session.connection()
-    conn.execute(_mi.update().where(_mi.c.member_id == staged.c.member_id).values(
-        p_alive=staged.c.p_alive, expected_purchases_90d=staged.c.expected_purchases_90d,
-        expected_value_minor=staged.c.expected_value_minor))
-    drop_staged(session)
-
-
 # The predictions, staged on the session's connection until the rebuild's insert reads them.
-PREDICTION_COLUMNS = ("p_alive", "expected_purchases_90d", "expected_value_minor")
 STAGED = Table(
     "insight_prediction", MetaData(),
     Column("member_id", Integer, primary_key=True),

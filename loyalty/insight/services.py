@@ -26,6 +26,7 @@ from loyalty.insight.aggregates import (
     insert_members,
     member_totals,
     refresh_member,
+    roomy_work_mem,
 )
 from loyalty.insight.models import BtydFit, MemberCategoryInsight, MemberInsight
 from loyalty.insight.rfm import score_columns, segment_of
@@ -54,6 +55,7 @@ def rebuild_members(session: Session, as_of: dt.date) -> int:
     computed before the tables are emptied.  Each step's time is logged at INFO
     (``insight rebuild: <step> <seconds>``).  Flushes, never commits.
     """
+    roomy_work_mem(session)  # for the whole transaction: the predictions group every basket too
     fit = latest_fit(session)
     staged = None
     if fit is not None:
