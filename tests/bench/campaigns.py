@@ -203,8 +203,9 @@ def _report(f: dict, floor_s: float, checksums: tuple) -> bool:  # type: ignore[
          f"= {RFM_FACTOR_TARGET * floor_s:.1f} s ({rfm_s / floor_s:.1f}x)",
          rfm_s <= RFM_FACTOR_TARGET * floor_s),
         (f"worker peak {peak / 1024:.0f} MiB <= 1024 MiB", peak <= PEAK_TARGET_KIB),
-        (f"issuing {issue_s:.1f} s for {f['issued']:,} coupons", True),
     ]
+    print(f"  issuing {issue_s:.1f} s for {f['issued']:,} coupons (a figure; its target is "
+          f"BENCH=issuing's)")
     for line, ok in verdicts:
         print(f"  {'met    ' if ok else 'NOT met'}  {line}")
     return same and all(ok for _, ok in verdicts)
