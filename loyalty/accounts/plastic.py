@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from loyalty.accounts.models import MemberLogin
 from loyalty.accounts.passwords import check_password
-from loyalty.accounts.services import Contact, hash_password, member_by_contact
+from loyalty.accounts.services import Contact, member_by_contact
 from loyalty.audit.services import record_event
+from loyalty.auth.passwords import hash_password
 from loyalty.cards.models import Card, CardStatus
 from loyalty.cards.numbers import looks_like_payment_card
 from loyalty.errors import Conflict, InvalidInput, Unauthorized

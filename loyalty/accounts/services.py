@@ -15,22 +15,19 @@ import secrets
 from dataclasses import dataclass
 from hashlib import sha256
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loyalty.accounts.models import CodePurpose, MemberLogin, OneTimeCode
 from loyalty.accounts.passwords import check_password
 from loyalty.audit.services import record_event
+from loyalty.auth.passwords import hash_password, needs_rehash, password_matches
 from loyalty.cards.models import Card
 from loyalty.db import utcnow
 from loyalty.errors import Conflict, InvalidInput, Unauthorized
 from loyalty.members.models import Channel, Member
 from loyalty.members.services import enrol_member, normalise_phone
 
-_hasher = PasswordHasher()
-_UNKNOWN_HASH = _hasher.hash(secrets.token_urlsafe(16))  # verified against for unknown people
 CODE_LIFETIME = dt.timedelta(minutes=10)
 CODE_MAX_FAILURES = 5
 
@@ -91,10 +88,6 @@ def join(
     session.flush()
     record_event(session, f"member:{member.id}", "account.join", f"member:{member.id}")
     return member, card
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 def login_of(session: Session, member_id: int) -> MemberLogin | None:
@@ -179,14 +172,15 @@ def find_account(session: Session, contact: Contact) -> tuple[Member, MemberLogi
 def sign_in_with_password(session: Session, contact: Contact, password: str) -> Member:
     """The member whose verified account this is, or :class:`Unauthorized`."""
     found = find_account(session, contact)
-    stored = found[1].password_hash if found and found[1].password_hash else _UNKNOWN_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        found = None
-    if found is None or stored is _UNKNOWN_HASH or found[1].verified_at is None:
+    if not password_matches(found[1].password_hash if found else None, password):
         raise Unauthorized()
-    return _signed_in(session, *found)
+    assert found is not None  # a match needs a stored hash
+    member, login = found
+    if login.verified_at is None:
+        raise Unauthorized()
+    if needs_rehash(login.password_hash):
+        login.password_hash = hash_password(password)
+    return _signed_in(session, member, login)
 
 
 def sign_in_with_code(session: Session, contact: Contact, code: str) -> Member:

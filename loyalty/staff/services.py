@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.audit.services import record_event
+from loyalty.auth.passwords import hash_password, needs_rehash, password_matches
 from loyalty.auth.tokens import hash_token, new_token
 from loyalty.db import utcnow
 from loyalty.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from loyalty.staff.models import Role, StaffSession, StaffUser
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 STORE_BOUND = {Role.STORE_MANAGER, Role.CASHIER}
 MIN_PASSWORD = 10
 SESSION_TOKEN_PREFIX = "session"  # noqa: S105 - a prefix, not a secret: says which table
@@ -51,7 +48,7 @@ def add_staff(
         full_name=full_name,
         role=role,
         store_id=store_id,
-        password_hash=_hasher.hash(password),
+        password_hash=hash_password(password),
     )
     session.add(user)
     session.flush()
@@ -80,14 +77,12 @@ def authenticate_staff(session: Session, username: str, password: str) -> StaffU
     password), and an unknown user still costs one argon2 verification, so neither the answer
     nor its timing tells a caller which usernames exist."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
-    except VerificationError as exc:
-        raise Unauthorized("wrong username or password") from exc
+    if not password_matches(user.password_hash if user else None, password):
+        raise Unauthorized("wrong username or password")
     if user is None or not user.active:
         raise Unauthorized("wrong username or password")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
         session.flush()
     return user
 
@@ -176,6 +171,3 @@ def deactivate_staff(session: Session, username: str, actor: str = "cli") -> Sta
     return user
 
 
-@cache
-def _dummy_hash() -> str:
-    return _hasher.hash("no such user: verified only to take the usual time")
