@@ -23,9 +23,15 @@ from loyalty.accounts.passwords import check_password
 from loyalty.accounts.services import Contact, member_by_contact
 from loyalty.audit.services import record_event
 from loyalty.auth.passwords import hash_password
-from loyalty.cards.models import Card, CardStatus
-from loyalty.cards.numbers import looks_like_payment_card
-from loyalty.errors import Conflict, InvalidInput, Unauthorized
+from loyalty.cards.models import CardStatus
+from loyalty.cards.services import get_card
+from loyalty.errors import (
+    Conflict,
+    InvalidInput,
+    PaymentCardRefused,
+    Unauthorized,
+    UnknownCard,
+)
 from loyalty.members.models import Channel, Member
 from loyalty.members.services import enrol_member, update_member
 
@@ -68,17 +74,17 @@ def stock_plastic_cards(session: Session, count: int, *, prefix: str, length: in
 
 
 def claim_card(session: Session, *, number: str, code: str, name: str, contact: Contact,
-               password: str, language: str) -> Member:
+               password: str, language: str, card_prefix: str, card_length: int) -> Member:
     """Make the plastic card's member record the holder's: their name, contact and password,
     unverified until the code sent to the contact comes back.  A wrong number or code, or a
     card already claimed, are one and the same :class:`Unauthorized`."""
     check_password(password)
-    number = number.strip().replace(" ", "")
-    if looks_like_payment_card(number) or not 1 <= len(number) <= 32:
-        raise Unauthorized()
-    card = session.scalar(select(Card).where(Card.number == number))
-    stored = card.claim_code_hash if card is not None else None
-    if (stored is None or card is None or card.status is not CardStatus.ACTIVE
+    try:
+        card = get_card(session, number.replace(" ", ""), card_prefix, card_length)
+    except (PaymentCardRefused, UnknownCard):
+        raise Unauthorized() from None
+    stored = card.claim_code_hash
+    if (stored is None or card.status is not CardStatus.ACTIVE
             or not hmac.compare_digest(stored, hash_claim_code(code))):
         raise Unauthorized()
     if session.scalar(select(MemberLogin.id).where(MemberLogin.member_id == card.member_id)):

@@ -290,6 +290,7 @@ def claim() -> Page:
     if request.method == "GET":
         return render_template("portal/claim.html", form={})
     form = request.form
+    settings = current_app.extensions["loyalty.settings"]
     name = form.get("name", "").strip()
     if not 0 < len(name) <= 200 or "\x00" in name:
         return render_template("portal/claim.html", form=form,
@@ -299,7 +300,8 @@ def claim() -> Page:
         member = claim_card(db_session(), number=form.get("number", "")[:64],
                             code=form.get("code", "")[:32], name=name, contact=contact,
                             password=form.get("password", ""),
-                            language=current_language().code)
+                            language=current_language().code,
+                            card_prefix=settings.card_prefix, card_length=settings.card_length)
     except (InvalidInput, Conflict) as exc:
         return render_template("portal/claim.html", form=form, error=_refusal(exc)), 422
     except Unauthorized:
