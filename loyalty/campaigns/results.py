@@ -42,6 +42,7 @@ from loyalty.campaigns.models import Campaign, CampaignRun, CampaignTarget
 from loyalty.coupons.models import Coupon, CouponStatus, OfferKind
 from loyalty.db import is_postgres, utcnow
 from loyalty.errors import NotFound
+from loyalty.insight.aggregates import purchase_day
 from loyalty.stores.models import Store
 
 CONFIDENCE = 0.95
@@ -367,20 +368,14 @@ def _multiplier_points(session: Session, campaign_id: int, store_id: int | None)
 # --- the charts' series -----------------------------------------------------------------------
 
 
-def _utc_date(session: Session, column: Any) -> Any:
-    if is_postgres(session):
-        return func.to_char(column, "YYYY-MM-DD")
-    return func.date(column)
-
-
 def _redemptions_by_day(session: Session, campaign_id: int,
                         store_id: int | None) -> list[DayRedemptions]:
     """Redemptions of the campaign's coupons per UTC day, with the discount they gave."""
-    day = _utc_date(session, Coupon.redeemed_at)
+    day = purchase_day(session, Coupon.redeemed_at)
     shares = _discount_shares(campaign_id, store_id)
     counts = dict(session.execute(
         select(day, func.count()).where(*_redeemed(campaign_id, store_id)).group_by(day)).all())
-    share_day = _utc_date(session, shares.c.occurred_at)
+    share_day = purchase_day(session, shares.c.occurred_at)
     discounts = dict(session.execute(
         select(share_day, func.sum(shares.c.discount)).group_by(share_day)).all())
     return [DayRedemptions(dt.date.fromisoformat(str(d)), int(counts[d]),
