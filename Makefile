@@ -45,11 +45,15 @@ demo: $(STAMP) ## set up, seed the demo chain and serve it on http://127.0.0.1:5
 
 test: $(STAMP) $(CHROMIUM) test-sqlite test-postgres ## set up and run the tests on SQLite, then on PostgreSQL
 
+# The browser tests run in a step of their own: Chromium beside the rest of the suite starved
+# its timing-bound tests (a till's kill rounds, Ctrl-C of the demo server) on two cores.
 test-sqlite: $(STAMP) $(CHROMIUM) ## the tests on SQLite only
-	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench --ignore=tests/browser
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) tests/browser
 
 test-postgres: $(STAMP) $(CHROMIUM) ## the tests on PostgreSQL only (PG_TEST_URL)
-	$(TEST_ENV) LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench -m "not sqlite_only"
+	$(TEST_ENV) LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests --ignore=tests/bench --ignore=tests/browser -m "not sqlite_only"
+	$(TEST_ENV) LOYALTY_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) tests/browser -m "not sqlite_only"
 
 lint: $(STAMP) ## ruff and the import-linter contracts
 	$(BIN)/ruff check loyalty pos_agent web tests
